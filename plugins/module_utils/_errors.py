@@ -1,0 +1,51 @@
+# Copyright: ddi.kea_dns contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""PRIVATE to the collection: the error hierarchy raised by the core.
+
+Core code raises these; each entry point translates them once at its edge
+(modules call ``fail_json``, plugins raise ``AnsibleError``, the daemon logs
+and retries). Messages name the field, value and cause and never contain a
+secret.
+"""
+
+from __future__ import annotations
+
+
+class KeaDnsError(Exception):
+    """Base class of every error the collection's core raises."""
+
+
+class InvalidInputError(KeaDnsError):
+    """A value given by the user (or read from a database row) is not valid."""
+
+    def __init__(self, field: str, value: object, reason: str) -> None:
+        self.field = field
+        self.value = value
+        self.reason = reason
+        super().__init__(f"{field}: invalid value {value!r}: {reason}")
+
+
+class ConflictError(KeaDnsError):
+    """The change would collide with data that already exists."""
+
+
+class NotFoundError(KeaDnsError):
+    """Something the task needs (database, schema, secret, zone) does not exist."""
+
+
+class AuthenticationError(KeaDnsError):
+    """Credentials were rejected or access was denied."""
+
+
+class TransportError(KeaDnsError):
+    """A server could not be reached or did not answer in time."""
+
+
+class MissingLibraryError(KeaDnsError):
+    """A Python library the collection needs is not installed where the code runs."""
+
+    def __init__(self, library: str, package: str) -> None:
+        self.library = library
+        self.package = package
+        super().__init__(f"the Python library {library} is required (pip install {package}) but is not installed")

@@ -1,0 +1,153 @@
+# Copyright: ddi.kea_dns contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""PRIVATE to the collection: Kea's ``hosts`` table <-> the reservation model.
+
+Every statement is parameterised; values never become SQL text. Only DHCPv4
+columns are read and written (``dhcp4_subnet_id`` set, ``ipv4_address`` as
+bigint).
+"""
+
+from __future__ import annotations
+
+import json
+import typing as t
+
+from ansible_collections.ddi.kea_dns.plugins.module_utils._db import psycopg2
+from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import InvalidInputError, NotFoundError
+from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import (
+    Plan,
+    Reservation,
+    ReservationKey,
+    int_to_ipv4,
+    ipv4_to_int,
+)
+
+# Serialises the collection's own writers so that the IP-conflict check and the
+# write happen on the same picture of the table ("kea_dns" as a number).
+WRITE_LOCK_ID = 0x6B65615F646E73
+
+COLUMNS = (
+    "host_id, dhcp_identifier, dhcp_identifier_type, dhcp4_subnet_id, ipv4_address, hostname, "
+    "dhcp4_client_classes, dhcp4_next_server, dhcp4_server_hostname, dhcp4_boot_file_name, user_context"
+)
+
+
+def check_schema(cursor: t.Any) -> None:
+    cursor.execute("SELECT to_regclass('hosts') IS NOT NULL")
+    if not cursor.fetchone()[0]:
+        raise NotFoundError(
+            f"database {cursor.connection.info.dbname!r} has no Kea schema (table 'hosts' not found); "
+            "initialise it with: kea-admin db-init pgsql"
+        )
+
+
+def row_to_reservation(row: t.Sequence) -> Reservation:
+    host_id, identifier, identifier_type, subnet_id, ipv4, hostname, classes, next_server, server_hostname, boot_file, context = row
+    try:
+        user_context = json.loads(context) if context else None
+    except ValueError:
+        user_context = {"unparsed": context}
+    return Reservation(
+        key=ReservationKey(subnet_id=int(subnet_id), identifier_type=int(identifier_type), identifier=bytes(identifier)),
+        ip=int_to_ipv4(ipv4),
+        hostname=hostname,
+        client_classes=tuple(name.strip() for name in (classes or "").split(",") if name.strip()),
+        next_server=int_to_ipv4(next_server),
+        server_hostname=server_hostname,
+        boot_file_name=boot_file,
+        user_context=user_context if isinstance(user_context, dict) else {"unparsed": context},
+        host_id=host_id,
+    )
+
+
+def select_reservations(
+    cursor: t.Any,
+    subnet_ids: t.Iterable[int] | None = None,
+    hostname: str | None = None,
+    hostname_regex: str | None = None,
+    identifier: bytes | None = None,
+    identifier_type: int | None = None,
+    ip: str | None = None,
+    managed_only: bool = False,
+) -> list[Reservation]:
+    """DHCPv4 reservations matching every given filter, ordered by subnet, IP and hostname.
+
+    ``hostname_regex`` is a PostgreSQL regular expression (POSIX ARE), matched
+    case-insensitively in the database.
+    """
+    where = ["dhcp4_subnet_id IS NOT NULL"]
+    params: list = []
+    if subnet_ids is not None:
+        where.append("dhcp4_subnet_id = ANY(%s)")
+        params.append(sorted(set(subnet_ids)))
+    if hostname is not None:
+        where.append("lower(hostname) = lower(%s)")
+        params.append(hostname)
+    if hostname_regex is not None:
+        where.append("hostname ~* %s")
+        params.append(hostname_regex)
+    if identifier is not None:
+        where.append("dhcp_identifier = %s")
+        params.append(psycopg2.Binary(identifier))
+    if identifier_type is not None:
+        where.append("dhcp_identifier_type = %s")
+        params.append(identifier_type)
+    if ip is not None:
+        where.append("ipv4_address = %s")
+        params.append(ipv4_to_int(ip))
+    sql = f"SELECT {COLUMNS} FROM hosts WHERE {' AND '.join(where)} ORDER BY dhcp4_subnet_id, ipv4_address, hostname, host_id"
+    try:
+        cursor.execute(sql, params)
+    except psycopg2.errors.InvalidRegularExpression as exc:
+        raise InvalidInputError("hostname_regex", hostname_regex, str(exc).strip().splitlines()[0]) from None
+    reservations = [row_to_reservation(row) for row in cursor.fetchall()]
+    return [r for r in reservations if r.managed] if managed_only else reservations
+
+
+def lock_for_write(cursor: t.Any) -> None:
+    cursor.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_ID,))
+
+
+def _values(reservation: Reservation) -> tuple:
+    key = reservation.key
+    return (
+        psycopg2.Binary(key.identifier),
+        key.identifier_type,
+        key.subnet_id,
+        ipv4_to_int(reservation.ip),
+        reservation.hostname,
+        ",".join(reservation.client_classes) or None,
+        ipv4_to_int(reservation.next_server),
+        reservation.server_hostname,
+        reservation.boot_file_name,
+        json.dumps(reservation.user_context, sort_keys=True) if reservation.user_context is not None else None,
+    )
+
+
+def apply_plan(cursor: t.Any, plan: Plan) -> None:
+    """Write the plan with one statement per kind of change (deletes first, so IPs can move)."""
+    extras = psycopg2.extras
+    if plan.delete:
+        cursor.execute("DELETE FROM hosts WHERE host_id = ANY(%s)", ([r.host_id for r in plan.delete],))
+    if plan.update:
+        extras.execute_values(
+            cursor,
+            "UPDATE hosts SET ipv4_address = v.ip, hostname = v.hostname, dhcp4_client_classes = v.classes, "
+            "dhcp4_next_server = v.next_server, dhcp4_server_hostname = v.server_hostname, "
+            "dhcp4_boot_file_name = v.boot_file, user_context = v.context "
+            "FROM (VALUES %s) AS v(host_id, ip, hostname, classes, next_server, server_hostname, boot_file, context) "
+            "WHERE hosts.host_id = v.host_id",
+            [(after.host_id,) + _values(after)[3:] for _before, after in plan.update],
+            template="(%s::integer, %s::bigint, %s::varchar, %s::varchar, %s::bigint, %s::varchar, %s::varchar, %s::text)",
+            page_size=1000,
+        )
+    if plan.create:
+        extras.execute_values(
+            cursor,
+            "INSERT INTO hosts (dhcp_identifier, dhcp_identifier_type, dhcp4_subnet_id, ipv4_address, hostname, "
+            "dhcp4_client_classes, dhcp4_next_server, dhcp4_server_hostname, dhcp4_boot_file_name, user_context) VALUES %s",
+            [_values(r) for r in plan.create],
+            page_size=1000,
+        )
+

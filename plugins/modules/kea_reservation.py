@@ -1,0 +1,269 @@
+#!/usr/bin/python
+# Copyright: ddi.kea_dns contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: kea_reservation
+short_description: Manage ISC Kea DHCPv4 host reservations in Kea's PostgreSQL hosts database
+version_added: 0.1.0
+description:
+  - Creates, updates and removes DHCPv4 host reservations in the C(hosts) table of a Kea PostgreSQL database
+    (the schema created by C(kea-admin db-init pgsql)). Kea serves changes there without a reload.
+  - A reservation is identified by O(identifier), O(identifier_type) and O(subnet_id), as in Kea.
+  - Options left out keep their current value; an empty string clears a text option.
+  - Every reservation the module writes is marked as managed by the collection in its user context
+    (key C(managed-by) with value C(ddi.kea_dns)); O(prune) only ever removes marked reservations.
+  - O(reservations) applies many reservations in one task and one database transaction: either all are written or none.
+  - An IPv4 address already reserved for another identifier in the same subnet is refused (Kea's schema allows it, the
+    module does not) unless O(ip_conflict=replace), which removes the other reservation.
+  - All changes of a task run in one transaction, serialised with other writers of this collection.
+author:
+  - ddi.kea_dns maintainers
+extends_documentation_fragment:
+  - ddi.kea_dns.kea_db
+  - ddi.kea_dns.vault
+  - ddi.kea_dns.attributes
+  - ddi.kea_dns.attributes.ACTIONGROUP_KEA
+options:
+  identifier:
+    description:
+      - The reservation's identifier. For O(identifier_type=hw-address) a MAC address in any common notation
+        (V(aa:bb:cc:dd:ee:ff), V(aa-bb-cc-dd-ee-ff), V(aabb.ccdd.eeff), V(aabbccddeeff)); for the other types hex bytes.
+      - Required unless O(reservations) is given.
+    type: str
+    aliases: [mac]
+  identifier_type:
+    description:
+      - Kea identifier type. A MAC address is V(hw-address) (Kea type 0); V(duid) is type 1 and does not match a DHCPv4
+        client's MAC.
+      - With O(reservations), the default for items that do not set it.
+    type: str
+    default: hw-address
+    choices: [hw-address, duid, circuit-id, client-id, flex-id]
+  subnet_id:
+    description:
+      - Kea subnet id (C(id) of the C(subnet4) entry); V(0) makes a global reservation.
+      - Required unless O(reservations) is given; with O(reservations), the default for items that do not set it.
+    type: int
+  state:
+    description:
+      - Whether the reservation must exist. With O(reservations), the default for items that do not set it.
+    type: str
+    default: present
+    choices: [present, absent]
+  ip:
+    description:
+      - Reserved IPv4 address.
+    type: str
+  hostname:
+    description:
+      - Host name handed to the client (RFC 1123; stored in lower case), for example V(us3-cab10-ru20-idrac).
+    type: str
+  client_classes:
+    description:
+      - DHCPv4 client classes assigned to the host.
+    type: list
+    elements: str
+  next_server:
+    description:
+      - IPv4 address of the next server (siaddr) for network boot.
+    type: str
+  server_hostname:
+    description:
+      - Server host name (sname) for network boot, up to 64 characters.
+    type: str
+  boot_file_name:
+    description:
+      - Boot file name (file) for network boot, up to 128 characters.
+    type: str
+  user_context:
+    description:
+      - Kea user context, a map stored as JSON. The C(managed-by) marker is added to it.
+      - When left out, the current user context is kept.
+    type: dict
+  reservations:
+    description:
+      - Many reservations in one task and one transaction. Each item takes the single-reservation options.
+      - Mutually exclusive with O(identifier).
+    type: list
+    elements: dict
+    suboptions:
+      identifier:
+        description: See O(identifier).
+        type: str
+        required: true
+        aliases: [mac]
+      identifier_type:
+        description: See O(identifier_type). Defaults to the task's O(identifier_type).
+        type: str
+        choices: [hw-address, duid, circuit-id, client-id, flex-id]
+      subnet_id:
+        description: See O(subnet_id). Defaults to the task's O(subnet_id).
+        type: int
+      state:
+        description: See O(state). Defaults to the task's O(state).
+        type: str
+        choices: [present, absent]
+      ip:
+        description: See O(ip).
+        type: str
+      hostname:
+        description: See O(hostname).
+        type: str
+      client_classes:
+        description: See O(client_classes).
+        type: list
+        elements: str
+      next_server:
+        description: See O(next_server).
+        type: str
+      server_hostname:
+        description: See O(server_hostname).
+        type: str
+      boot_file_name:
+        description: See O(boot_file_name).
+        type: str
+      user_context:
+        description: See O(user_context).
+        type: dict
+  prune:
+    description:
+      - With O(reservations), also remove every reservation managed by this collection in the subnets of O(prune_subnet_ids)
+        that the list does not name. Reservations written by others (without the marker) are never removed.
+    type: bool
+    default: false
+  prune_subnet_ids:
+    description:
+      - Subnets that O(prune) cleans. Defaults to the subnets the items of O(reservations) name.
+      - Give it explicitly to empty a subnet with an empty O(reservations) list.
+    type: list
+    elements: int
+  ip_conflict:
+    description:
+      - What to do when the IPv4 address is already reserved for another identifier in the same subnet.
+      - V(fail) fails the task and writes nothing; V(replace) removes the other reservation.
+    type: str
+    default: fail
+    choices: [fail, replace]
+notes:
+  - Only DHCPv4 reservations (C(dhcp4_subnet_id)) are managed.
+  - The module runs where the task runs (usually the controller with C(delegate_to) or C(connection=local));
+    that host needs network access to PostgreSQL and, with O(use_vault), to Vault.
+seealso:
+  - module: ddi.kea_dns.kea_reservation_info
+  - name: Kea host reservations in a database
+    description: Kea administrator reference manual.
+    link: https://kea.readthedocs.io/en/latest/arm/dhcp4-srv.html#hosts-storage
+"""
+
+EXAMPLES = r"""
+- name: Reserve an IP for an iDRAC
+  ddi.kea_dns.kea_reservation:
+    identifier: aa:bb:cc:dd:ee:ff
+    subnet_id: 1
+    ip: 10.99.0.50
+    hostname: us3-cab10-ru20-idrac
+    db_host: kea-db.example.com
+    db_password: "{{ kea_db_password }}"
+
+- name: Take database credentials from Vault (VAULT_ADDR and VAULT_TOKEN in the environment)
+  ddi.kea_dns.kea_reservation:
+    mac: aa:bb:cc:dd:ee:01
+    subnet_id: 1
+    ip: 10.99.0.51
+    hostname: us3-cab10-ru21-ilo
+    use_vault: true
+
+- name: Apply a whole cabinet in one transaction and remove managed reservations not listed
+  ddi.kea_dns.kea_reservation:
+    subnet_id: 1
+    prune: true
+    reservations:
+      - {mac: "aa:bb:cc:00:00:01", ip: 10.99.0.61, hostname: us3-cab11-ru01-idrac}
+      - {mac: "aa:bb:cc:00:00:02", ip: 10.99.0.62, hostname: us3-cab11-ru02-ilo}
+
+- name: Remove a reservation
+  ddi.kea_dns.kea_reservation:
+    identifier: aa:bb:cc:dd:ee:ff
+    subnet_id: 1
+    state: absent
+"""
+
+RETURN = r"""
+reservation:
+  description: The reservation after the task (single form; empty when O(state=absent)).
+  returned: when O(reservations) is not given
+  type: dict
+  sample:
+    identifier: "aa:bb:cc:dd:ee:ff"
+    identifier_type: hw-address
+    subnet_id: 1
+    ip: 10.99.0.50
+    hostname: us3-cab10-ru20-idrac
+    client_classes: []
+    next_server: null
+    server_hostname: null
+    boot_file_name: null
+    user_context: {managed-by: ddi.kea_dns}
+    managed: true
+changes:
+  description: Every reservation the task created, updated or deleted (or would, in check mode), with C(action).
+  returned: when O(reservations) is given
+  type: list
+  elements: dict
+summary:
+  description: How many reservations were created, updated, deleted and left unchanged.
+  returned: always
+  type: dict
+  sample: {created: 1, updated: 0, deleted: 0, unchanged: 0}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.ddi.kea_dns.plugins.module_utils._argspec import kea_db_argspec, vault_argspec
+from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import IDENTIFIER_TYPES
+from ansible_collections.ddi.kea_dns.plugins.module_utils._reservation_runner import apply_reservations, run
+
+TYPES = list(IDENTIFIER_TYPES)
+
+
+def main() -> None:
+    item = {
+        "identifier": {"type": "str", "required": True, "aliases": ["mac"]},
+        "identifier_type": {"type": "str", "choices": TYPES},
+        "subnet_id": {"type": "int"},
+        "state": {"type": "str", "choices": ["present", "absent"]},
+        "ip": {"type": "str"},
+        "hostname": {"type": "str"},
+        "client_classes": {"type": "list", "elements": "str"},
+        "next_server": {"type": "str"},
+        "server_hostname": {"type": "str"},
+        "boot_file_name": {"type": "str"},
+        "user_context": {"type": "dict"},
+    }
+    argument_spec = dict(item, identifier={"type": "str", "aliases": ["mac"]},
+                         identifier_type={"type": "str", "default": "hw-address", "choices": TYPES},
+                         state={"type": "str", "default": "present", "choices": ["present", "absent"]})
+    argument_spec.update(
+        reservations={"type": "list", "elements": "dict", "options": item},
+        prune={"type": "bool", "default": False},
+        prune_subnet_ids={"type": "list", "elements": "int"},
+        ip_conflict={"type": "str", "default": "fail", "choices": ["fail", "replace"]},
+        **kea_db_argspec(),
+        **vault_argspec(),
+    )
+    module = AnsibleModule(
+        argument_spec=argument_spec,
+        mutually_exclusive=[("identifier", "reservations")],
+        required_one_of=[("identifier", "reservations")],
+        required_by={"prune_subnet_ids": "prune"},
+        supports_check_mode=True,
+    )
+    run(module, apply_reservations)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,161 @@
+#!/usr/bin/python
+# Copyright: ddi.kea_dns contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: kea_reservation_info
+short_description: Read ISC Kea DHCPv4 host reservations, with site, cabinet, rack unit and BMC type
+version_added: 0.1.0
+description:
+  - Lists DHCPv4 host reservations from the C(hosts) table of a Kea PostgreSQL database.
+  - Filters combine (all must match). Without a filter, every DHCPv4 reservation is returned.
+  - Each reservation carries the site, cabinet, rack unit and BMC type read from its hostname with O(naming_pattern)
+    (V(null) when the hostname does not follow it).
+author:
+  - ddi.kea_dns maintainers
+extends_documentation_fragment:
+  - ddi.kea_dns.kea_db
+  - ddi.kea_dns.vault
+  - ddi.kea_dns.naming
+  - ddi.kea_dns.attributes.INFO_MODULE
+  - ddi.kea_dns.attributes.ACTIONGROUP_KEA
+options:
+  subnet_ids:
+    description: Only reservations in these subnets (V(0) for global reservations).
+    type: list
+    elements: int
+  hostname:
+    description: Only the reservation with this hostname (compared case-insensitively).
+    type: str
+  hostname_regex:
+    description:
+      - Only reservations whose hostname matches this PostgreSQL (POSIX) regular expression, case-insensitively,
+        for example V(-idrac$) or V(^us3-cab1[0-9]-).
+    type: str
+  identifier:
+    description: Only the reservations with this identifier (a MAC address for V(hw-address)).
+    type: str
+    aliases: [mac]
+  identifier_type:
+    description:
+      - Only reservations of this identifier type. When O(identifier) is given without it, V(hw-address) is assumed.
+    type: str
+    choices: [hw-address, duid, circuit-id, client-id, flex-id]
+  ip:
+    description: Only the reservations of this IPv4 address.
+    type: str
+  managed_only:
+    description: Only reservations written by this collection (marked in their user context).
+    type: bool
+    default: false
+seealso:
+  - module: ddi.kea_dns.kea_reservation
+"""
+
+EXAMPLES = r"""
+- name: All iDRACs of site us3
+  ddi.kea_dns.kea_reservation_info:
+    hostname_regex: "^us3-.*-idrac$"
+  register: idracs
+
+- name: Who holds 10.99.0.50 in subnet 1?
+  ddi.kea_dns.kea_reservation_info:
+    subnet_ids: [1]
+    ip: 10.99.0.50
+  register: holder
+
+- name: Show cabinet of each reservation
+  ansible.builtin.debug:
+    msg: "{{ idracs.reservations | map(attribute='cabinet') | list }}"
+"""
+
+RETURN = r"""
+reservations:
+  description: Matching reservations, ordered by subnet, IP and hostname.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    identifier:
+      description: Identifier as lower-case colon-separated hex (a MAC address for C(hw-address)).
+      type: str
+      sample: "aa:bb:cc:dd:ee:ff"
+    identifier_type:
+      description: Kea identifier type name.
+      type: str
+      sample: hw-address
+    subnet_id:
+      description: Kea subnet id (0 = global).
+      type: int
+    ip:
+      description: Reserved IPv4 address, or null.
+      type: str
+    hostname:
+      description: Reserved hostname, or null.
+      type: str
+    client_classes:
+      description: Client classes.
+      type: list
+      elements: str
+    next_server:
+      description: Next server address, or null.
+      type: str
+    server_hostname:
+      description: Server host name, or null.
+      type: str
+    boot_file_name:
+      description: Boot file name, or null.
+      type: str
+    user_context:
+      description: Kea user context.
+      type: dict
+    managed:
+      description: Whether the reservation was written by this collection.
+      type: bool
+    site:
+      description: Site read from the hostname, or null.
+      type: str
+      sample: us3
+    cabinet:
+      description: Cabinet read from the hostname, or null.
+      type: str
+      sample: cab10
+    rack_unit:
+      description: Rack unit read from the hostname, or null.
+      type: int
+      sample: 20
+    bmc_type:
+      description: BMC type read from the hostname, or null.
+      type: str
+      sample: idrac
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.ddi.kea_dns.plugins.module_utils._argspec import kea_db_argspec, naming_argspec, vault_argspec
+from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import IDENTIFIER_TYPES
+from ansible_collections.ddi.kea_dns.plugins.module_utils._reservation_runner import list_reservations, run
+
+
+def main() -> None:
+    argument_spec = {
+        "subnet_ids": {"type": "list", "elements": "int"},
+        "hostname": {"type": "str"},
+        "hostname_regex": {"type": "str"},
+        "identifier": {"type": "str", "aliases": ["mac"]},
+        "identifier_type": {"type": "str", "choices": list(IDENTIFIER_TYPES)},
+        "ip": {"type": "str"},
+        "managed_only": {"type": "bool", "default": False},
+        **kea_db_argspec(),
+        **vault_argspec(),
+        **naming_argspec(),
+    }
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    run(module, list_reservations)
+
+
+if __name__ == "__main__":
+    main()

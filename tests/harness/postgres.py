@@ -1,0 +1,109 @@
+"""A throwaway PostgreSQL cluster with Kea's real schema (kea-admin db-init pgsql)."""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import secrets
+import shutil
+import tempfile
+
+import psycopg2
+
+from .procs import free_port, run, stop_pid
+
+PG_BIN_GLOB = "/usr/lib/postgresql/*/bin"
+
+
+def pg_bindir() -> str:
+    found = sorted(glob.glob(PG_BIN_GLOB), key=lambda p: int(p.split("/")[-2]))
+    if not found:
+        raise RuntimeError("PostgreSQL server binaries not found (install the Debian package postgresql)")
+    return found[-1]
+
+
+class PgCluster:
+    """initdb + pg_ctl as the postgres user when run as root; own port, own socket directory."""
+
+    def __init__(self, base_dir: str | None = None) -> None:
+        self.base = base_dir or tempfile.mkdtemp(prefix="kea-dns-pg-")
+        self.data = os.path.join(self.base, "data")
+        self.sock = os.path.join(self.base, "sock")
+        self.port = free_port()
+        self.bindir = pg_bindir()
+        self.kea_user = "kea"
+        self.kea_password = secrets.token_urlsafe(16)
+        self.kea_db = "kea"
+        self._as_postgres = os.geteuid() == 0
+        self.pid: int | None = None
+
+    def _cmd(self, *args: str) -> list[str]:
+        return ["runuser", "-u", "postgres", "--", *args] if self._as_postgres else list(args)
+
+    def start(self) -> PgCluster:
+        os.makedirs(self.sock, exist_ok=True)
+        os.chmod(self.base, 0o755)
+        if self._as_postgres:
+            entry = pwd.getpwnam("postgres")
+            for path in (self.base, self.sock):
+                os.chown(path, entry.pw_uid, entry.pw_gid)
+        run(self._cmd(f"{self.bindir}/initdb", "-D", self.data, "-U", "postgres", "--auth-local=trust",
+                      "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"))
+        opts = f"-p {self.port} -k {self.sock} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        run(self._cmd(f"{self.bindir}/pg_ctl", "-D", self.data, "-l", os.path.join(self.base, "log"), "-w", "-o", opts, "start"))
+        with open(os.path.join(self.data, "postmaster.pid"), encoding="utf-8") as handle:
+            self.pid = int(handle.readline())
+        self.admin_sql(f"CREATE ROLE {self.kea_user} LOGIN PASSWORD %s", (self.kea_password,))
+        self.admin_sql(f"CREATE DATABASE {self.kea_db} OWNER {self.kea_user}", autocommit=True)
+        self.kea_admin("db-init")
+        return self
+
+    def kea_admin(self, command: str, database: str | None = None) -> str:
+        out = run(["kea-admin", command, "pgsql", "-u", self.kea_user, "-p", self.kea_password,
+                   "-h", "127.0.0.1", "-P", str(self.port), "-n", database or self.kea_db])
+        return out.stdout
+
+    def admin_connect(self, dbname: str = "postgres"):
+        return psycopg2.connect(host=self.sock, port=self.port, user="postgres", dbname=dbname)
+
+    def admin_sql(self, sql: str, params: tuple | None = None, dbname: str = "postgres", autocommit: bool = True):
+        conn = self.admin_connect(dbname)
+        conn.autocommit = autocommit
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql, params)
+                rows = cur.fetchall() if cur.description else None
+            if not autocommit:
+                conn.commit()
+            return rows
+        finally:
+            conn.close()
+
+    def kea_sql(self, sql: str, params: tuple | None = None):
+        return self.admin_sql(sql, params, dbname=self.kea_db)
+
+    def reset(self) -> None:
+        """Empty the reservation and lease tables between tests."""
+        self.kea_sql("TRUNCATE hosts, lease4, lease6 RESTART IDENTITY CASCADE")
+
+    def env(self) -> dict[str, str]:
+        """Connection settings for the collection, as environment variables."""
+        return {"KEA_DB_HOST": "127.0.0.1", "KEA_DB_PORT": str(self.port), "KEA_DB_NAME": self.kea_db,
+                "KEA_DB_USER": self.kea_user, "KEA_DB_PASSWORD": self.kea_password}
+
+    def stop(self) -> None:
+        if self.pid is not None:
+            try:
+                run(self._cmd(f"{self.bindir}/pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop"), timeout=30)
+            except Exception:  # pylint: disable=broad-except
+                pass
+            stop_pid(self.pid)
+            self.pid = None
+        shutil.rmtree(self.base, ignore_errors=True)
+
+    def __enter__(self) -> PgCluster:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
