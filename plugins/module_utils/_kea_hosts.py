@@ -150,4 +150,3 @@ def apply_plan(cursor: t.Any, plan: Plan) -> None:
             [_values(r) for r in plan.create],
             page_size=1000,
         )
-

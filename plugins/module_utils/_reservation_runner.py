@@ -17,11 +17,11 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._argspec import db_set
 from ansible_collections.ddi.kea_dns.plugins.module_utils._db import transaction
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import KeaDnsError
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import (
+    desired_from_params,
     parse_identifier,
     parse_identifier_type,
     parse_ipv4,
     parse_subnet_id,
-    desired_from_params,
     plan_reservations,
 )
 from ansible_collections.ddi.kea_dns.plugins.module_utils._naming import HostnameParser

@@ -16,12 +16,12 @@ description:
   - Options left out keep their current value; an empty string clears a text option.
   - Every reservation the module writes is marked as managed by the collection in its user context
     (key C(managed-by) with value C(ddi.kea_dns)); O(prune) only ever removes marked reservations.
-  - O(reservations) applies many reservations in one task and one database transaction: either all are written or none.
+  - O(reservations) applies many reservations in one task and one database transaction; either all are written or none.
   - An IPv4 address already reserved for another identifier in the same subnet is refused (Kea's schema allows it, the
     module does not) unless O(ip_conflict=replace), which removes the other reservation.
   - All changes of a task run in one transaction, serialised with other writers of this collection.
 author:
-  - ddi.kea_dns maintainers
+  - ddi.kea_dns maintainers (@ddi)
 extends_documentation_fragment:
   - ddi.kea_dns.kea_db
   - ddi.kea_dns.vault

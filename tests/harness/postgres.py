@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
 import secrets
 import shutil
+import subprocess
 import tempfile
 
 import psycopg2
@@ -94,10 +96,8 @@ class PgCluster:
 
     def stop(self) -> None:
         if self.pid is not None:
-            try:
+            with contextlib.suppress(subprocess.SubprocessError):
                 run(self._cmd(f"{self.bindir}/pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop"), timeout=30)
-            except Exception:  # pylint: disable=broad-except
-                pass
             stop_pid(self.pid)
             self.pid = None
         shutil.rmtree(self.base, ignore_errors=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -48,14 +49,10 @@ def stop_pid(pid: int, timeout: float = 10.0) -> None:
         except ChildProcessError:
             pass
         time.sleep(0.05)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
-def run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
-    kwargs.setdefault("check", True)
-    kwargs.setdefault("capture_output", True)
-    kwargs.setdefault("text", True)
-    return subprocess.run(cmd, **kwargs)  # noqa: PLW1510 - check is set above
+def run(cmd: list[str], check: bool = True, timeout: float | None = None) -> subprocess.CompletedProcess:
+    """Run a command, capture its text output, raise on failure (unless check=False)."""
+    return subprocess.run(cmd, check=check, capture_output=True, text=True, timeout=timeout)

@@ -1,0 +1,76 @@
+"""Benchmark: N reservations (default 10,000) in one ddi.kea_dns.kea_reservation task, then the no-change re-apply.
+
+Wall time of the whole ansible-playbook process (Ansible start-up included), against a throwaway
+PostgreSQL with Kea's schema. Run through the project venv:  .venv/bin/python benchmarks/kea_reservation_apply.py
+Results are recorded in docs/benchmarks.md with the machine they ran on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from tests.harness.ansible import ansible_env, tool  # noqa: E402
+from tests.harness.postgres import PgCluster  # noqa: E402
+
+
+def reservations(count: int) -> list[dict]:
+    first = int(ipaddress.IPv4Address("10.0.0.1"))
+    return [{"mac": f"02:00:00:{(i >> 16) & 0xFF:02x}:{(i >> 8) & 0xFF:02x}:{i & 0xFF:02x}",
+             "ip": str(ipaddress.IPv4Address(first + i)),
+             "hostname": f"us{i % 4}-cab{(i // 40) % 250:03d}-ru{i % 40:02d}-idrac"} for i in range(count)]
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    with open("/proc/cpuinfo", encoding="utf-8") as handle:
+        for line in handle:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    import ansible  # pylint: disable=import-outside-toplevel
+
+    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, ansible-core {ansible.__version__}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--count", type=int, default=10000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as work, PgCluster() as pg:
+        with open(os.path.join(work, "vars.json"), "w", encoding="utf-8") as handle:
+            json.dump({"bench": reservations(args.count)}, handle)
+        play = [{"name": "Benchmark", "hosts": "localhost", "connection": "local", "gather_facts": False,
+                 "vars_files": [os.path.join(work, "vars.json")],
+                 "tasks": [{"name": "Apply", "ddi.kea_dns.kea_reservation": {"subnet_id": 1, "reservations": "{{ bench }}"}}]}]
+        with open(os.path.join(work, "play.yml"), "w", encoding="utf-8") as handle:
+            json.dump(play, handle)
+        env = ansible_env(pg.env())
+        env["ANSIBLE_PYTHON_INTERPRETER"] = sys.executable
+        print(f"machine: {machine()}")
+        print(f"{args.count} reservations in one task; wall time of ansible-playbook, Ansible start-up included")
+        for round_number in range(1, args.rounds + 1):
+            pg.reset()
+            timings = []
+            for _label in ("apply", "re-apply"):
+                start = time.monotonic()
+                subprocess.run([tool("ansible-playbook"), "-i", "localhost,", os.path.join(work, "play.yml")], env=env, check=True,
+                               stdout=subprocess.DEVNULL)
+                timings.append(time.monotonic() - start)
+            rows = pg.kea_sql("SELECT count(*) FROM hosts")[0][0]
+            print(f"round {round_number}: apply {timings[0]:.2f} s, no-change re-apply {timings[1]:.2f} s, rows {rows}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""The collection builds, installs offline from its tarball, and documents its modules."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tarfile
+
+import yaml
+
+from tests.harness.ansible import REPO_ROOT, ansible_env, tool
+
+MODULES = ["kea_reservation", "kea_reservation_info"]
+
+
+def test_build_install_offline_and_ansible_doc(tmp_path):
+    build = subprocess.run([tool("ansible-galaxy"), "collection", "build", "--output-path", str(tmp_path), REPO_ROOT],
+                           capture_output=True, text=True, check=True)
+    tarball = tmp_path / "ddi-kea_dns-0.1.0.tar.gz"
+    assert tarball.exists(), build.stdout
+    with tarfile.open(tarball) as archive:
+        names = archive.getnames()
+    assert "plugins/modules/kea_reservation.py" in names and "MANIFEST.json" in names
+    assert not [n for n in names if n.startswith(("tests/output", ".venv", "scripts/", "benchmarks/", ".ci"))]
+
+    install_path = tmp_path / "installed"
+    env = ansible_env({"ANSIBLE_COLLECTIONS_PATH": str(install_path), "ANSIBLE_GALAXY_SERVER": "http://127.0.0.1:9/"})
+    subprocess.run([tool("ansible-galaxy"), "collection", "install", "--offline", "-p", str(install_path), str(tarball)],
+                   env=env, capture_output=True, text=True, check=True)
+    assert (install_path / "ansible_collections/ddi/kea_dns/plugins/module_utils/_kea.py").exists()
+
+    listing = subprocess.run([tool("ansible-doc"), "-l", "ddi.kea_dns", "--json"], env=env, capture_output=True, text=True, check=True)
+    assert sorted(json.loads(listing.stdout)) == [f"ddi.kea_dns.{m}" for m in MODULES]
+    for module in MODULES:
+        page = subprocess.run([tool("ansible-doc"), f"ddi.kea_dns.{module}"], env=env, capture_output=True, text=True, check=True)
+        assert "EXAMPLES:" in page.stdout and "db_vault_path" in page.stdout
+
+
+def test_action_group_lists_exactly_the_modules():
+    with open(os.path.join(REPO_ROOT, "meta", "runtime.yml"), encoding="utf-8") as handle:
+        runtime = yaml.safe_load(handle)
+    modules = sorted(f[:-3] for f in os.listdir(os.path.join(REPO_ROOT, "plugins", "modules")) if f.endswith(".py"))
+    grouped = sorted(name for group in runtime["action_groups"].values() for name in group)
+    assert grouped == modules

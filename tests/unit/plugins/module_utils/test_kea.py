@@ -1,0 +1,153 @@
+"""Unit tests of the reservation model and plan (no servers)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import ConflictError, InvalidInputError
+from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import (
+    MANAGED_KEY,
+    MANAGED_VALUE,
+    Reservation,
+    ReservationKey,
+    desired_from_params,
+    format_identifier,
+    int_to_ipv4,
+    ipv4_to_int,
+    parse_hostname,
+    parse_identifier,
+    parse_ipv4,
+    parse_subnet_id,
+    plan_reservations,
+)
+
+MAC = bytes.fromhex("aabbccddeeff")
+
+
+@pytest.mark.parametrize("text", ["aa:bb:cc:dd:ee:ff", "AA-BB-CC-DD-EE-FF", "aabb.ccdd.eeff", "aabbccddeeff"])
+def test_mac_notations(text):
+    assert parse_identifier(text, 0) == MAC
+    assert format_identifier(MAC) == "aa:bb:cc:dd:ee:ff"
+
+
+@pytest.mark.parametrize("text", ["aa:bb:cc:dd:ee:f", "gg:bb:cc:dd:ee:ff", "", "aa bb cc dd ee ff", "00" * 21])
+def test_bad_mac(text):
+    with pytest.raises(InvalidInputError) as error:
+        parse_identifier(text, 0, "reservations[3].identifier")
+    assert str(error.value).startswith("reservations[3].identifier: invalid value")
+
+
+def test_long_duid_allowed():
+    assert len(parse_identifier("00" * 128, 1)) == 128
+
+
+def test_ipv4_bigint_round_trip():
+    assert ipv4_to_int("10.99.0.50") == 174260274
+    assert int_to_ipv4(174260274) == "10.99.0.50"
+    assert int_to_ipv4(0) is None and int_to_ipv4(None) is None
+
+
+@pytest.mark.parametrize("text", ["10.99.0.256", "0.0.0.0", "224.0.0.1", "255.255.255.255", "::1", "abc"])
+def test_bad_ipv4(text):
+    with pytest.raises(InvalidInputError, match="^ip: invalid value"):
+        parse_ipv4(text)
+
+
+@pytest.mark.parametrize("value", [-1, 4294967295, "x", True])
+def test_bad_subnet_id(value):
+    with pytest.raises(InvalidInputError, match="^subnet_id: invalid value"):
+        parse_subnet_id(value)
+
+
+def test_subnet_id_limits():
+    assert parse_subnet_id(0) == 0
+    assert parse_subnet_id(4294967294) == 4294967294
+
+
+@pytest.mark.parametrize("name", ["US3-CAB10-RU20-IDRAC", "a", "a" * 63, ".".join(["a" * 63] * 3) + "." + "a" * 61])
+def test_good_hostnames(name):
+    assert parse_hostname(name) == name.lower()
+
+
+@pytest.mark.parametrize("name", ["-bad", "bad-", "a b", "a'b", "a" * 64, "a..b", "a.", ".".join(["a" * 63] * 4), "under_score"])
+def test_bad_hostnames(name):
+    with pytest.raises(InvalidInputError, match="^hostname: invalid value"):
+        parse_hostname(name)
+
+
+def current(mac: str, ip: str | None, subnet: int = 1, managed: bool = True, hostname: str = "h", host_id: int = 1) -> Reservation:
+    return Reservation(
+        key=ReservationKey(subnet, 0, bytes.fromhex(mac)), ip=ip, hostname=hostname,
+        user_context={MANAGED_KEY: MANAGED_VALUE} if managed else None, host_id=host_id,
+    )
+
+
+def want(mac: str, ip: str | None = None, subnet: int = 1, state: str = "present", source: str = "reservation", **extra):
+    return desired_from_params(dict(identifier=mac, subnet_id=subnet, ip=ip, state=state, **extra), source)
+
+
+def test_plan_create_update_unchanged_delete():
+    now = [current("000000000001", "10.0.0.1"), current("000000000002", "10.0.0.2", hostname="x")]
+    plan = plan_reservations(now, [
+        want("000000000001", "10.0.0.1", hostname="h"),
+        want("000000000002", "10.0.0.3"),
+        want("000000000003", "10.0.0.4"),
+        want("000000000004", state="absent"),
+    ])
+    assert plan.summary() == {"created": 1, "updated": 1, "deleted": 0, "unchanged": 2}
+    before, after = plan.update[0]
+    assert (before.ip, after.ip, after.hostname) == ("10.0.0.2", "10.0.0.3", "x")
+    assert plan.create[0].managed
+    diff = plan.diff()
+    assert diff["before"]["subnet 1 hw-address 00:00:00:00:00:02"]["ip"] == "10.0.0.2"
+    assert diff["after"]["subnet 1 hw-address 00:00:00:00:00:03"]["ip"] == "10.0.0.4"
+
+
+def test_adopting_unmanaged_reservation_marks_it():
+    plan = plan_reservations([current("000000000001", "10.0.0.1", managed=False)], [want("000000000001", "10.0.0.1")])
+    assert len(plan.update) == 1 and plan.update[0][1].managed
+
+
+def test_conflict_fail_and_replace():
+    now = [current("000000000009", "10.0.0.1", hostname="other")]
+    with pytest.raises(ConflictError, match="10.0.0.1 in subnet 1 is already reserved for subnet 1 hw-address 00:00:00:00:00:09"):
+        plan_reservations(now, [want("000000000001", "10.0.0.1")])
+    plan = plan_reservations(now, [want("000000000001", "10.0.0.1")], ip_conflict="replace")
+    assert [r.hostname for r in plan.delete] == ["other"] and len(plan.create) == 1
+
+
+def test_no_conflict_when_other_holder_moves_away_or_other_subnet():
+    now = [current("000000000001", "10.0.0.1"), current("000000000002", "10.0.0.2", subnet=2)]
+    plan = plan_reservations(now, [want("000000000001", "10.0.0.9"), want("000000000003", "10.0.0.1"),
+                                   want("000000000004", "10.0.0.2")])
+    assert plan.summary()["created"] == 2
+
+
+def test_duplicate_items_and_duplicate_ips_in_batch():
+    with pytest.raises(InvalidInputError, match="also given as reservations\\[0\\]"):
+        plan_reservations([], [want("000000000001", source="reservations[0]"), want("000000000001", source="reservations[1]")])
+    with pytest.raises(InvalidInputError, match="reservations\\[0\\] and reservations\\[1\\]"):
+        plan_reservations([], [want("000000000001", "10.0.0.1", source="reservations[0]"),
+                               want("000000000002", "10.0.0.1", source="reservations[1]")])
+
+
+def test_prune_only_managed_in_named_subnets():
+    now = [current("000000000001", "10.0.0.1", host_id=1), current("000000000002", "10.0.0.2", managed=False, host_id=2),
+           current("000000000003", "10.0.0.3", subnet=2, host_id=3)]
+    plan = plan_reservations(now, [], prune_subnet_ids={1})
+    assert [r.host_id for r in plan.delete] == [1]
+
+
+def test_empty_string_clears_and_user_context_merges():
+    now = [Reservation(key=ReservationKey(1, 0, bytes.fromhex("000000000001")), hostname="h", boot_file_name="pxe",
+                       user_context={"rack": "r1"}, host_id=1)]
+    plan = plan_reservations(now, [want("000000000001", boot_file_name="", hostname="h")])
+    after = plan.update[0][1]
+    assert after.boot_file_name is None and after.user_context == {"rack": "r1", MANAGED_KEY: MANAGED_VALUE}
+
+
+def test_defaults_from_task_level():
+    item = desired_from_params({"identifier": "aa:bb:cc:dd:ee:ff"}, "reservations[0]", {"subnet_id": 7, "state": "absent"})
+    assert item.key.subnet_id == 7 and item.present is False
+    with pytest.raises(InvalidInputError, match="^reservations\\[0\\].subnet_id"):
+        desired_from_params({"identifier": "aa:bb:cc:dd:ee:ff"}, "reservations[0]")
