@@ -43,6 +43,8 @@ TEXT_LIMITS = {"hostname": 255, "server_hostname": 64, "boot_file_name": 128, "c
 
 # Fields a reservation carries besides its identity, in output order.
 DATA_FIELDS = ("ip", "hostname", "client_classes", "next_server", "server_hostname", "boot_file_name", "user_context")
+# Options of one reservation (module options and items of a reservations list).
+OPTION_NAMES = ("identifier", "identifier_type", "subnet_id", "state") + DATA_FIELDS
 
 
 def parse_identifier(value: object, identifier_type: int, field_name: str = "identifier") -> bytes:
@@ -233,6 +235,13 @@ class DesiredReservation:
 def desired_from_params(params: dict, source: str, defaults: dict | None = None) -> DesiredReservation:
     """Validate one reservation given as module/plugin options; errors name the field and value."""
     defaults = defaults or {}
+    if "mac" in params and params.get("mac") is not None:
+        if params.get("identifier") not in (None, params["mac"]):
+            raise InvalidInputError(f"{source}.mac", params["mac"], "give either identifier or its alias mac, not both")
+        params = dict(params, identifier=params["mac"])
+    unknown = sorted(set(params) - set(OPTION_NAMES) - {"mac"})
+    if unknown:
+        raise InvalidInputError(source, unknown[0], f"unknown option; the options are {', '.join(OPTION_NAMES)} (alias mac)")
 
     def pick(name: str) -> object:
         value = params.get(name)
@@ -285,6 +294,14 @@ class Plan:
 
     def summary(self) -> dict:
         return {"created": len(self.create), "updated": len(self.update), "deleted": len(self.delete), "unchanged": self.unchanged}
+
+    def changes(self) -> list[dict]:
+        """One short line of data per changed reservation (full before/after is in diff())."""
+        def brief(reservation: Reservation, action: str) -> dict:
+            return {"action": action, "subnet_id": reservation.key.subnet_id, "identifier": format_identifier(reservation.key.identifier),
+                    "ip": reservation.ip, "hostname": reservation.hostname}
+        return ([brief(r, "create") for r in self.create] + [brief(new, "update") for _old, new in self.update]
+                + [brief(r, "delete") for r in self.delete])
 
     def diff(self) -> dict:
         """Before/after of every reservation the plan touches, keyed by its identity."""

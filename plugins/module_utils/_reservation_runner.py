@@ -17,6 +17,7 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._argspec import db_set
 from ansible_collections.ddi.kea_dns.plugins.module_utils._db import transaction
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import KeaDnsError
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import (
+    OPTION_NAMES,
     desired_from_params,
     parse_identifier,
     parse_identifier_type,
@@ -26,8 +27,8 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import (
 )
 from ansible_collections.ddi.kea_dns.plugins.module_utils._naming import HostnameParser
 
-RESERVATION_FIELDS = ("identifier", "identifier_type", "subnet_id", "state", "ip", "hostname", "client_classes",
-                      "next_server", "server_hostname", "boot_file_name", "user_context")
+# Lists longer than this are summarised in the result's invocation instead of echoed.
+ECHO_LIMIT = 100
 
 
 def run(module: t.Any, action: t.Callable[[t.Any], dict]) -> None:
@@ -49,7 +50,7 @@ def apply_reservations(module: t.Any) -> dict:
     if params.get("reservations") is not None:
         desired = [desired_from_params(item, f"reservations[{index}]", defaults) for index, item in enumerate(params["reservations"])]
     else:
-        desired = [desired_from_params({name: params.get(name) for name in RESERVATION_FIELDS}, "reservation")]
+        desired = [desired_from_params({name: params.get(name) for name in OPTION_NAMES}, "reservation")]
     prune_subnets: set[int] = set()
     if params.get("prune"):
         named = params.get("prune_subnet_ids")
@@ -75,11 +76,9 @@ def apply_reservations(module: t.Any) -> dict:
         found = after.get(key) or next((r for r in current if r.key == key and key not in deleted), None)
         result["reservation"] = found.to_dict() if found is not None and desired[0].present else {}
     else:
-        result["changes"] = (
-            [dict(r.to_dict(), action="create") for r in plan.create]
-            + [dict(new.to_dict(), action="update") for _old, new in plan.update]
-            + [dict(r.to_dict(), action="delete") for r in plan.delete]
-        )
+        result["changes"] = plan.changes()
+        if len(params["reservations"]) > ECHO_LIMIT:  # do not echo thousands of items back in the result
+            result["invocation"] = {"module_args": dict(params, reservations=f"<{len(params['reservations'])} reservations>")}
     return result
 
 

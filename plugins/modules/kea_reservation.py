@@ -86,49 +86,15 @@ options:
     type: dict
   reservations:
     description:
-      - Many reservations in one task and one transaction. Each item takes the single-reservation options.
-      - Mutually exclusive with O(identifier).
+      - Many reservations in one task and one transaction. Mutually exclusive with O(identifier).
+      - Each item is a dictionary with the keys C(identifier) (or its alias C(mac)), C(identifier_type), C(subnet_id),
+        C(state), C(ip), C(hostname), C(client_classes), C(next_server), C(server_hostname), C(boot_file_name) and
+        C(user_context), which mean what the task options of the same name mean.
+      - C(identifier_type), C(subnet_id) and C(state) default to the task's O(identifier_type), O(subnet_id) and O(state).
+      - Every item is validated before anything is written; an error names the item, for example
+        C(reservations[500].identifier), and the task writes nothing.
     type: list
     elements: dict
-    suboptions:
-      identifier:
-        description: See O(identifier).
-        type: str
-        required: true
-        aliases: [mac]
-      identifier_type:
-        description: See O(identifier_type). Defaults to the task's O(identifier_type).
-        type: str
-        choices: [hw-address, duid, circuit-id, client-id, flex-id]
-      subnet_id:
-        description: See O(subnet_id). Defaults to the task's O(subnet_id).
-        type: int
-      state:
-        description: See O(state). Defaults to the task's O(state).
-        type: str
-        choices: [present, absent]
-      ip:
-        description: See O(ip).
-        type: str
-      hostname:
-        description: See O(hostname).
-        type: str
-      client_classes:
-        description: See O(client_classes).
-        type: list
-        elements: str
-      next_server:
-        description: See O(next_server).
-        type: str
-      server_hostname:
-        description: See O(server_hostname).
-        type: str
-      boot_file_name:
-        description: See O(boot_file_name).
-        type: str
-      user_context:
-        description: See O(user_context).
-        type: dict
   prune:
     description:
       - With O(reservations), also remove every reservation managed by this collection in the subnets of O(prune_subnet_ids)
@@ -210,10 +176,14 @@ reservation:
     user_context: {managed-by: ddi.kea_dns}
     managed: true
 changes:
-  description: Every reservation the task created, updated or deleted (or would, in check mode), with C(action).
+  description:
+    - Every reservation the task created, updated or deleted (or would, in check mode), in short form
+      (C(action), C(subnet_id), C(identifier), C(ip), C(hostname)). The full before/after is in the diff.
   returned: when O(reservations) is given
   type: list
   elements: dict
+  sample:
+    - {action: create, subnet_id: 1, identifier: "aa:bb:cc:00:00:01", ip: 10.99.0.61, hostname: us3-cab11-ru01-idrac}
 summary:
   description: How many reservations were created, updated, deleted and left unchanged.
   returned: always
@@ -227,15 +197,13 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._argspec import kea_db
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import IDENTIFIER_TYPES
 from ansible_collections.ddi.kea_dns.plugins.module_utils._reservation_runner import apply_reservations, run
 
-TYPES = list(IDENTIFIER_TYPES)
-
 
 def main() -> None:
-    item = {
-        "identifier": {"type": "str", "required": True, "aliases": ["mac"]},
-        "identifier_type": {"type": "str", "choices": TYPES},
+    argument_spec = {
+        "identifier": {"type": "str", "aliases": ["mac"]},
+        "identifier_type": {"type": "str", "default": "hw-address", "choices": list(IDENTIFIER_TYPES)},
         "subnet_id": {"type": "int"},
-        "state": {"type": "str", "choices": ["present", "absent"]},
+        "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
         "ip": {"type": "str"},
         "hostname": {"type": "str"},
         "client_classes": {"type": "list", "elements": "str"},
@@ -243,18 +211,14 @@ def main() -> None:
         "server_hostname": {"type": "str"},
         "boot_file_name": {"type": "str"},
         "user_context": {"type": "dict"},
-    }
-    argument_spec = dict(item, identifier={"type": "str", "aliases": ["mac"]},
-                         identifier_type={"type": "str", "default": "hw-address", "choices": TYPES},
-                         state={"type": "str", "default": "present", "choices": ["present", "absent"]})
-    argument_spec.update(
-        reservations={"type": "list", "elements": "dict", "options": item},
-        prune={"type": "bool", "default": False},
-        prune_subnet_ids={"type": "list", "elements": "int"},
-        ip_conflict={"type": "str", "default": "fail", "choices": ["fail", "replace"]},
+        # Items are validated by the core (plugins/module_utils/_kea.py), field by field with their index.
+        "reservations": {"type": "list", "elements": "dict"},
+        "prune": {"type": "bool", "default": False},
+        "prune_subnet_ids": {"type": "list", "elements": "int"},
+        "ip_conflict": {"type": "str", "default": "fail", "choices": ["fail", "replace"]},
         **kea_db_argspec(),
         **vault_argspec(),
-    )
+    }
     module = AnsibleModule(
         argument_spec=argument_spec,
         mutually_exclusive=[("identifier", "reservations")],

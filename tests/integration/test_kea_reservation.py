@@ -113,7 +113,7 @@ def test_batch_of_1000_in_one_task(kea_db):
     check, apply, again = run.results
     assert check["summary"]["created"] == 1000
     assert apply["summary"] == {"created": 1000, "updated": 0, "deleted": 0, "unchanged": 0}
-    assert len(apply["changes"]) == 1000
+    assert len(apply["changes"]) == 1000 and apply["changes"][0]["action"] == "create"
     assert again["changed"] is False and again["summary"]["unchanged"] == 1000
     assert kea_db.kea_sql("SELECT count(*), count(DISTINCT ipv4_address) FROM hosts WHERE dhcp_identifier_type = 0") == [(1000, 1000)]
 

@@ -151,3 +151,11 @@ def test_defaults_from_task_level():
     assert item.key.subnet_id == 7 and item.present is False
     with pytest.raises(InvalidInputError, match="^reservations\\[0\\].subnet_id"):
         desired_from_params({"identifier": "aa:bb:cc:dd:ee:ff"}, "reservations[0]")
+
+
+def test_item_alias_and_unknown_option():
+    assert desired_from_params({"mac": "aa:bb:cc:dd:ee:ff", "subnet_id": 1}, "reservations[0]").key.identifier == MAC
+    with pytest.raises(InvalidInputError, match=r"^reservations\[2\]: invalid value 'adress': unknown option"):
+        desired_from_params({"mac": "aa:bb:cc:dd:ee:ff", "subnet_id": 1, "adress": "x"}, "reservations[2]")
+    with pytest.raises(InvalidInputError, match="not both"):
+        desired_from_params({"mac": "aa:bb:cc:dd:ee:ff", "identifier": "aa:bb:cc:dd:ee:00", "subnet_id": 1}, "reservations[0]")
