@@ -9,7 +9,9 @@ KEA_DNS_VENV="$KEA_DNS_ROOT/.venv"
 export KEA_DNS_ROOT KEA_DNS_VENV
 
 # Debian packages: PostgreSQL server binaries, Kea's schema tool, shellcheck for ansible-test sanity.
-DEBIAN_PACKAGES=(postgresql kea-admin shellcheck python3-venv git)
+# DNS servers for the backend tests: PowerDNS (sqlite3 backend), BIND 9, Knot (+ its Python control library).
+DEBIAN_PACKAGES=(postgresql kea-admin shellcheck python3-venv git pdns-server pdns-backend-sqlite3 sqlite3
+    bind9 bind9-dnsutils knot knot-dnsutils python3-libknot)
 
 install_debian_packages() {
     local missing=()

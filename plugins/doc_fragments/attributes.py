@@ -48,3 +48,13 @@ attributes:
     membership:
       - ddi.kea_dns.kea
 """
+
+    ACTIONGROUP_DNS = r"""
+options: {}
+attributes:
+  action_group:
+    description: Use C(group/ddi.kea_dns.dns) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - ddi.kea_dns.dns
+"""

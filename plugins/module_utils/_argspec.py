@@ -16,6 +16,10 @@ import typing as t
 from ansible.module_utils.common.parameters import env_fallback
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._db import DbSettings
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import DnsBackend
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.powerdns import PowerDnsBackend, PowerDnsSettings
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.rfc2136 import ALGORITHMS, Rfc2136Backend, Rfc2136Settings
+from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import InvalidInputError
 from ansible_collections.ddi.kea_dns.plugins.module_utils._vault import DEFAULT_DB_PATH, DEFAULT_MOUNT, VaultClient, VaultSettings
 
 SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
@@ -101,3 +105,48 @@ def db_settings(options: t.Mapping[str, t.Any], on_secret: t.Callable[[str], Non
         sslrootcert=options.get("db_sslrootcert"),
         connect_timeout=int(options.get("db_connect_timeout") or 10),
     )
+
+
+def dns_argspec() -> dict:
+    """Options shared by every DNS backend (doc fragment ``dns``)."""
+    return {
+        "provider": {"type": "str", "required": True, "choices": ["powerdns", "rfc2136"]},
+        "dns_timeout": {"type": "float", "default": 10.0},
+    }
+
+
+def dns_powerdns_argspec() -> dict:
+    return {
+        "powerdns_api_url": {"type": "str", "default": "http://127.0.0.1:8081", "fallback": _env("PDNS_API_URL")},
+        "powerdns_api_key": {"type": "str", "no_log": True, "fallback": _env("PDNS_API_KEY")},
+        "powerdns_server_id": {"type": "str", "default": "localhost"},
+        "powerdns_validate_certs": {"type": "bool", "default": True},
+    }
+
+
+def dns_rfc2136_argspec() -> dict:
+    return {
+        "rfc2136_server": {"type": "str", "default": "127.0.0.1", "fallback": _env("RFC2136_SERVER")},
+        "rfc2136_port": {"type": "int", "default": 53, "fallback": _env("RFC2136_PORT")},
+        "rfc2136_key_name": {"type": "str", "fallback": _env("RFC2136_KEY_NAME")},
+        "rfc2136_key_secret": {"type": "str", "no_log": True, "fallback": _env("RFC2136_KEY_SECRET")},
+        "rfc2136_key_algorithm": {"type": "str", "default": "hmac-sha256", "choices": list(ALGORITHMS),
+                                  "fallback": _env("RFC2136_KEY_ALGORITHM")},
+    }
+
+
+def dns_backend(options: t.Mapping[str, t.Any]) -> DnsBackend:
+    """The backend named by ``provider``, configured from its option group."""
+    provider = options.get("provider")
+    timeout = float(options.get("dns_timeout") or 10.0)
+    if provider == "powerdns":
+        return PowerDnsBackend(PowerDnsSettings(
+            api_url=options.get("powerdns_api_url") or "http://127.0.0.1:8081", api_key=options.get("powerdns_api_key"),
+            server_id=options.get("powerdns_server_id") or "localhost", timeout=timeout,
+            validate_certs=options.get("powerdns_validate_certs", True)))
+    if provider == "rfc2136":
+        return Rfc2136Backend(Rfc2136Settings(
+            server=options.get("rfc2136_server") or "127.0.0.1", port=int(options.get("rfc2136_port") or 53),
+            key_name=options.get("rfc2136_key_name"), key_secret=options.get("rfc2136_key_secret"),
+            key_algorithm=options.get("rfc2136_key_algorithm") or "hmac-sha256", timeout=timeout))
+    raise InvalidInputError("provider", provider, "expected powerdns or rfc2136")

@@ -15,7 +15,6 @@ import typing as t
 from ansible_collections.ddi.kea_dns.plugins.module_utils import _kea_hosts as hosts
 from ansible_collections.ddi.kea_dns.plugins.module_utils._argspec import db_settings
 from ansible_collections.ddi.kea_dns.plugins.module_utils._db import transaction
-from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import KeaDnsError
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import (
     OPTION_NAMES,
     desired_from_params,
@@ -29,15 +28,6 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._naming import Hostnam
 
 # Lists longer than this are summarised in the result's invocation instead of echoed.
 ECHO_LIMIT = 100
-
-
-def run(module: t.Any, action: t.Callable[[t.Any], dict]) -> None:
-    """Run ``action(module)`` and exit; every core error fails the task with its one-line message."""
-    try:
-        result = action(module)
-    except KeaDnsError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
 
 
 def _settings(module: t.Any) -> t.Any:

@@ -195,7 +195,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._argspec import kea_db_argspec, vault_argspec
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import IDENTIFIER_TYPES
-from ansible_collections.ddi.kea_dns.plugins.module_utils._reservation_runner import apply_reservations, run
+from ansible_collections.ddi.kea_dns.plugins.module_utils._module import run
+from ansible_collections.ddi.kea_dns.plugins.module_utils._reservation_runner import apply_reservations
 
 
 def main() -> None:

@@ -32,3 +32,32 @@ def openbao():
     server = OpenBao().start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def powerdns_server():
+    from tests.harness.dns_servers import PowerDns  # pylint: disable=import-outside-toplevel
+
+    server = PowerDns().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def bind_server():
+    from tests.harness.dns_servers import Bind  # pylint: disable=import-outside-toplevel
+
+    server = Bind().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["powerdns", "rfc2136"])
+def dns_server(request):
+    """Each real DNS backend in turn: (provider name, server)."""
+    if request.param == "powerdns":
+        server = request.getfixturevalue("powerdns_server")
+        server.reset()
+    else:
+        server = request.getfixturevalue("bind_server")
+    return request.param, server

@@ -1,0 +1,155 @@
+# Copyright: ddi.kea_dns contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""PRIVATE to the collection: the DNS record model and the contract every backend implements.
+
+Names are absolute, lower-case and without the trailing dot (``us3-cab10-ru20-idrac.site.test``).
+Values are canonical presentation text: A/AAAA as Python's ipaddress prints them, PTR/CNAME targets
+as absolute names without the dot, TXT as the unquoted string. Backends convert to and from their
+own wire forms in private functions of their own file.
+"""
+
+from __future__ import annotations
+
+import abc
+import ipaddress
+import re
+import typing as t
+from dataclasses import dataclass, field
+
+from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import InvalidInputError
+
+RECORD_TYPES = ("A", "AAAA", "PTR", "CNAME", "TXT")
+DEFAULT_TTL = 600
+OWNER_MARK = "managed-by ddi.kea_dns"
+# Letters, digits, hyphen and underscore (for _service names); no quotes, spaces or other characters that
+# could end up in a backend's query language.
+DNS_LABEL_RE = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
+
+
+def parse_name(value: object, field: str = "name") -> str:
+    """An absolute DNS name: lower-cased, trailing dot removed, labels checked."""
+    if not isinstance(value, str) or not value.strip(". "):
+        raise InvalidInputError(field, value, "expected a DNS name")
+    name = value.lower().rstrip(".")
+    if len(name) > 253:
+        raise InvalidInputError(field, value, f"{len(name)} characters is longer than 253")
+    for label in name.split("."):
+        if not label:
+            raise InvalidInputError(field, value, "empty label (double dot)")
+        if len(label) > 63:
+            raise InvalidInputError(field, value, f"label {label[:20]!r}... is longer than 63 characters")
+        if not DNS_LABEL_RE.match(label):
+            raise InvalidInputError(field, value, f"label {label!r} may hold only letters, digits, hyphens and underscores")
+    return name
+
+
+def absolute_name(name: str, zone: str, field: str = "name") -> str:
+    """``name`` relative to ``zone`` (or already inside it, or ``@`` for the apex) -> absolute name."""
+    if name in ("@", ""):
+        return zone
+    candidate = parse_name(name, field)
+    if candidate == zone or candidate.endswith("." + zone):
+        return candidate
+    return parse_name(f"{candidate}.{zone}", field)
+
+
+def parse_value(rtype: str, value: object, field: str = "value") -> str:
+    if not isinstance(value, str):
+        value = str(value)
+    try:
+        if rtype == "A":
+            return str(ipaddress.IPv4Address(value.strip()))
+        if rtype == "AAAA":
+            return str(ipaddress.IPv6Address(value.strip()))
+    except ValueError:
+        family = "IPv4" if rtype == "A" else "IPv6"
+        raise InvalidInputError(field, value, f"not an {family} address, as a {rtype} record needs") from None
+    if rtype in ("PTR", "CNAME"):
+        return parse_name(value, field)
+    if rtype == "TXT":
+        if len(value) > 255 or any(ord(char) < 32 or char == "\x7f" for char in value):
+            raise InvalidInputError(field, value, "TXT values are up to 255 printable characters")
+        return value
+    raise InvalidInputError("type", rtype, f"expected one of {', '.join(RECORD_TYPES)}")
+
+
+def reverse_name(address: str) -> str:
+    return ipaddress.ip_address(address).reverse_pointer
+
+
+@dataclass(frozen=True, order=True)
+class RRsetKey:
+    name: str
+    type: str
+
+    def label(self) -> str:
+        return f"{self.name} {self.type}"
+
+
+@dataclass(frozen=True)
+class RRset:
+    """All records of one name and type in one zone (TTL is per RRset, as in DNS)."""
+
+    zone: str
+    key: RRsetKey
+    values: tuple[str, ...]
+    ttl: int = DEFAULT_TTL
+    owned: bool = field(default=False, compare=False)
+
+    def to_dict(self) -> dict:
+        """The one output shape of dns_record, dns_record_info and their diffs."""
+        return {"zone": self.zone, "name": self.key.name, "type": self.key.type, "values": list(self.values),
+                "ttl": self.ttl, "owned": self.owned}
+
+
+@dataclass(frozen=True)
+class Change:
+    """Replace ``before`` with ``after`` (create: before is None; delete: after is None)."""
+
+    before: RRset | None
+    after: RRset | None
+
+    @property
+    def key(self) -> RRsetKey:
+        return (self.after or self.before).key  # type: ignore[union-attr]
+
+    @property
+    def zone(self) -> str:
+        return (self.after or self.before).zone  # type: ignore[union-attr]
+
+
+@dataclass(frozen=True)
+class Traits:
+    """What differs between backends, declared instead of branched on."""
+
+    name: str
+    native_batch: bool  # one atomic call for a batch in one zone
+    ownership: bool  # stores owner metadata with records
+    can_list_zone: bool
+    record_types: tuple[str, ...] = RECORD_TYPES
+
+
+class DnsBackend(abc.ABC):
+    """The contract. Methods raise the collection's errors (_errors.py), never library exceptions."""
+
+    traits: t.ClassVar[Traits]
+
+    @abc.abstractmethod
+    def find_zone(self, name: str) -> str:
+        """The zone that holds ``name`` (longest match); NotFoundError when no zone does."""
+
+    @abc.abstractmethod
+    def get(self, zone: str, keys: t.Collection[RRsetKey]) -> dict[RRsetKey, RRset]:
+        """The current RRsets of ``keys`` in ``zone``; absent keys are left out."""
+
+    @abc.abstractmethod
+    def list_zone(self, zone: str) -> list[RRset]:
+        """Every RRset of the record types the collection manages in ``zone``."""
+
+    @abc.abstractmethod
+    def apply(self, zone: str, changes: t.Sequence[Change]) -> None:
+        """Apply all changes of one zone, atomically where ``traits.native_batch``."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""

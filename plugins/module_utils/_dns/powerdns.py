@@ -1,0 +1,161 @@
+# Copyright: ddi.kea_dns contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""PRIVATE to the collection: PowerDNS Authoritative through its HTTP API (X-API-Key).
+
+A batch is one PATCH per zone, which PowerDNS applies atomically. Ownership is an RRset comment
+(``account`` = ddi.kea_dns). PTRs are ordinary RRsets in the reverse zone.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from dataclasses import dataclass, field
+
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import (
+    OWNER_MARK,
+    RECORD_TYPES,
+    Change,
+    DnsBackend,
+    RRset,
+    RRsetKey,
+    Traits,
+)
+from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import (
+    AuthenticationError,
+    InvalidInputError,
+    KeaDnsError,
+    MissingLibraryError,
+    NotFoundError,
+    TransportError,
+)
+
+try:
+    import requests
+except ImportError:  # pragma: no cover - reported by PowerDnsBackend()
+    requests = None
+
+OWNER_ACCOUNT = "ddi.kea_dns"
+FILTERED_GET_LIMIT = 10  # up to this many RRsets: one filtered GET each; more: one GET of the whole zone
+
+
+@dataclass(frozen=True)
+class PowerDnsSettings:
+    api_url: str = "http://127.0.0.1:8081"
+    api_key: str | None = field(default=None, repr=False)
+    server_id: str = "localhost"
+    timeout: float = 10.0
+    validate_certs: bool = True
+
+
+def _to_content(rtype: str, value: str) -> str:
+    if rtype in ("PTR", "CNAME"):
+        return value + "."
+    if rtype == "TXT":
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return value
+
+
+def _from_content(rtype: str, content: str) -> str:
+    if rtype in ("PTR", "CNAME"):
+        return content.rstrip(".").lower()
+    if rtype == "TXT":
+        inner = content[1:-1] if content.startswith('"') and content.endswith('"') else content
+        return inner.replace('\\"', '"').replace("\\\\", "\\")
+    return content
+
+
+def _rrset_from_json(zone: str, data: dict) -> RRset:
+    rtype = data["type"]
+    values = tuple(sorted(_from_content(rtype, r["content"]) for r in data.get("records", []) if not r.get("disabled")))
+    owned = any(c.get("account") == OWNER_ACCOUNT for c in data.get("comments", []))
+    return RRset(zone, RRsetKey(data["name"].rstrip(".").lower(), rtype), values, int(data.get("ttl", 0)), owned=owned)
+
+
+def _rrset_to_json(change: Change) -> dict:
+    key = change.key
+    if change.after is None or not change.after.values:
+        return {"name": key.name + ".", "type": key.type, "changetype": "DELETE"}
+    after = change.after
+    body = {"name": key.name + ".", "type": key.type, "ttl": after.ttl, "changetype": "REPLACE",
+            "records": [{"content": _to_content(key.type, v), "disabled": False} for v in after.values]}
+    if after.owned:
+        body["comments"] = [{"content": OWNER_MARK, "account": OWNER_ACCOUNT}]
+    return body
+
+
+class PowerDnsBackend(DnsBackend):
+    traits = Traits(name="powerdns", native_batch=True, ownership=True, can_list_zone=True)
+
+    def __init__(self, settings: PowerDnsSettings) -> None:
+        if requests is None:
+            raise MissingLibraryError("requests", "requests")
+        if not settings.api_key:
+            raise InvalidInputError("powerdns_api_key", None, "the PowerDNS API key is required (option powerdns_api_key or PDNS_API_KEY)")
+        self.settings = settings
+        self.base = f"{settings.api_url.rstrip('/')}/api/v1/servers/{settings.server_id}"
+        self._session = requests.Session()
+        self._session.headers.update({"X-API-Key": settings.api_key, "Accept": "application/json"})
+        self._session.verify = settings.validate_certs
+        self._zones: list[str] | None = None
+
+    def _request(self, method: str, path: str, what: str, **kwargs: t.Any) -> t.Any:
+        url = self.base + path
+        try:
+            response = self._session.request(method, url, timeout=self.settings.timeout, **kwargs)
+        except requests.exceptions.Timeout:
+            raise TransportError(f"PowerDNS at {self.settings.api_url} did not answer within {self.settings.timeout} s ({what})") from None
+        except requests.exceptions.RequestException as exc:
+            raise TransportError(f"PowerDNS at {self.settings.api_url} is unreachable ({what}): {exc.__class__.__name__}") from None
+        if response.status_code in (401, 403):
+            raise AuthenticationError(f"PowerDNS at {self.settings.api_url} rejected the API key ({what})")
+        if response.status_code == 404:
+            raise NotFoundError(f"PowerDNS at {self.settings.api_url}: {what}: not found")
+        if response.status_code >= 400:
+            try:
+                reason = response.json().get("error", response.text)
+            except ValueError:
+                reason = response.text.strip()[:200]
+            raise KeaDnsError(f"PowerDNS at {self.settings.api_url} refused {what} (HTTP {response.status_code}): {reason}")
+        return response.json() if response.content else None
+
+    def zones(self) -> list[str]:
+        if self._zones is None:
+            self._zones = [z["name"].rstrip(".").lower() for z in self._request("GET", "/zones", "listing zones")]
+        return self._zones
+
+    def find_zone(self, name: str) -> str:
+        matches = [zone for zone in self.zones() if name == zone or name.endswith("." + zone)]
+        if not matches:
+            raise NotFoundError(f"no zone on PowerDNS at {self.settings.api_url} holds {name}")
+        return max(matches, key=len)
+
+    def _zone_path(self, zone: str) -> str:
+        return f"/zones/{zone}."
+
+    def get(self, zone: str, keys: t.Collection[RRsetKey]) -> dict[RRsetKey, RRset]:
+        if len(keys) > FILTERED_GET_LIMIT:
+            wanted = set(keys)
+            return {r.key: r for r in self.list_zone(zone) if r.key in wanted}
+        found = {}
+        for key in keys:
+            data = self._request("GET", self._zone_path(zone), f"reading zone {zone}",
+                                 params={"rrset_name": key.name + ".", "rrset_type": key.type})
+            for rrset in data.get("rrsets", []):
+                record = _rrset_from_json(zone, rrset)
+                if record.key == key and record.values:
+                    found[key] = record
+        return found
+
+    def list_zone(self, zone: str) -> list[RRset]:
+        data = self._request("GET", self._zone_path(zone), f"reading zone {zone}")
+        rrsets = [_rrset_from_json(zone, r) for r in data.get("rrsets", []) if r["type"] in RECORD_TYPES]
+        return [r for r in rrsets if r.values]
+
+    def apply(self, zone: str, changes: t.Sequence[Change]) -> None:
+        if changes:
+            self._request("PATCH", self._zone_path(zone), f"updating zone {zone} ({len(changes)} RRsets)",
+                          json={"rrsets": [_rrset_to_json(c) for c in changes]})
+
+    def close(self) -> None:
+        self._session.close()

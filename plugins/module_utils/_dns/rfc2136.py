@@ -1,0 +1,182 @@
+# Copyright: ddi.kea_dns contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""PRIVATE to the collection: RFC 2136 dynamic update (BIND, Knot, PowerDNS, ...) with dnspython.
+
+TSIG (hmac-sha256 by default) over TCP. A batch is one UPDATE message per zone, which the server
+applies atomically. Reads are queries to the same server; listing a zone is an AXFR with the same
+key, and a server that refuses AXFR makes listing (prune, reconcile) fail with a clear message.
+No ownership metadata: the protocol has none.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from dataclasses import dataclass, field
+
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import (
+    RECORD_TYPES,
+    Change,
+    DnsBackend,
+    RRset,
+    RRsetKey,
+    Traits,
+)
+from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import (
+    AuthenticationError,
+    InvalidInputError,
+    KeaDnsError,
+    MissingLibraryError,
+    NotFoundError,
+    TransportError,
+)
+
+try:
+    import dns.exception
+    import dns.message
+    import dns.name
+    import dns.query
+    import dns.rcode
+    import dns.rdataclass
+    import dns.rdatatype
+    import dns.tsig
+    import dns.tsigkeyring
+    import dns.update
+    import dns.xfr
+    import dns.zone
+except ImportError:  # pragma: no cover - reported by Rfc2136Backend()
+    dns = None
+
+ALGORITHMS = ("hmac-sha256", "hmac-sha384", "hmac-sha512", "hmac-sha224", "hmac-sha1", "hmac-md5")
+
+
+@dataclass(frozen=True)
+class Rfc2136Settings:
+    server: str = "127.0.0.1"
+    port: int = 53
+    key_name: str | None = None
+    key_secret: str | None = field(default=None, repr=False)
+    key_algorithm: str = "hmac-sha256"
+    timeout: float = 10.0
+
+
+def _to_text(rtype: str, value: str) -> str:
+    if rtype in ("PTR", "CNAME"):
+        return value + "."
+    if rtype == "TXT":
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return value
+
+
+def _from_rdata(rtype: str, rdata: t.Any) -> str:
+    if rtype in ("PTR", "CNAME"):
+        return rdata.target.to_text(omit_final_dot=True).lower()
+    if rtype == "TXT":
+        return b"".join(rdata.strings).decode("utf-8", "replace")
+    return rdata.to_text()
+
+
+class Rfc2136Backend(DnsBackend):
+    traits = Traits(name="rfc2136", native_batch=True, ownership=False, can_list_zone=True)
+
+    def __init__(self, settings: Rfc2136Settings) -> None:
+        if dns is None:
+            raise MissingLibraryError("dnspython", "dnspython")
+        self.settings = settings
+        self.where = f"DNS server {settings.server} port {settings.port}"
+        self._keyring = None
+        if settings.key_name:
+            if not settings.key_secret:
+                raise InvalidInputError("rfc2136_key_secret", None, "a TSIG key name needs its secret")
+            if settings.key_algorithm not in ALGORITHMS:
+                raise InvalidInputError("rfc2136_key_algorithm", settings.key_algorithm, f"expected one of {', '.join(ALGORITHMS)}")
+            try:
+                self._keyring = dns.tsigkeyring.from_text({settings.key_name: (settings.key_algorithm, settings.key_secret)})
+            except (ValueError, TypeError, dns.exception.DNSException):
+                raise InvalidInputError("rfc2136_key_secret", "(hidden)", "not a valid base64 TSIG secret") from None
+        self._algorithm = dns.name.from_text(settings.key_algorithm)
+
+    def _sign(self, message: t.Any) -> t.Any:
+        if self._keyring is not None:
+            message.use_tsig(self._keyring, keyname=self.settings.key_name, algorithm=self._algorithm)
+        return message
+
+    def _send(self, message: t.Any, what: str) -> t.Any:
+        try:
+            return dns.query.tcp(message, self.settings.server, port=self.settings.port, timeout=self.settings.timeout)
+        except dns.exception.Timeout:
+            raise TransportError(f"{self.where} did not answer within {self.settings.timeout} s ({what})") from None
+        except dns.tsig.PeerError as exc:
+            raise AuthenticationError(f"{self.where} rejected the TSIG key {self.settings.key_name!r} ({what}): {exc}") from None
+        except (OSError, EOFError, dns.exception.DNSException) as exc:
+            raise TransportError(f"{self.where} is unreachable ({what}): {exc.__class__.__name__}: {exc}") from None
+
+    def _check(self, response: t.Any, what: str) -> None:
+        rcode = response.rcode()
+        if rcode == dns.rcode.NOERROR:
+            return
+        text = dns.rcode.to_text(rcode)
+        if rcode in (dns.rcode.NOTAUTH, dns.rcode.REFUSED):
+            raise AuthenticationError(f"{self.where} answered {text} to {what}: check the TSIG key and the zone's update policy")
+        if rcode == dns.rcode.NOTZONE:
+            raise NotFoundError(f"{self.where} answered NOTZONE to {what}: the name is not in that zone")
+        raise KeaDnsError(f"{self.where} answered {text} to {what}")
+
+    def find_zone(self, name: str) -> str:
+        """Ask the server: the SOA in the answer or authority section names the zone holding ``name``."""
+        query = self._sign(dns.message.make_query(name + ".", dns.rdatatype.SOA))
+        response = self._send(query, f"finding the zone of {name}")
+        if response.rcode() == dns.rcode.REFUSED:
+            raise NotFoundError(f"{self.where} is not authoritative for {name} (REFUSED)")
+        for section in (response.answer, response.authority):
+            for rrset in section:
+                if rrset.rdtype == dns.rdatatype.SOA:
+                    return rrset.name.to_text(omit_final_dot=True).lower()
+        raise NotFoundError(f"{self.where} holds no zone for {name}")
+
+    def get(self, zone: str, keys: t.Collection[RRsetKey]) -> dict[RRsetKey, RRset]:
+        found = {}
+        for key in keys:
+            query = self._sign(dns.message.make_query(key.name + ".", key.type))
+            response = self._send(query, f"reading {key.label()}")
+            if response.rcode() not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
+                self._check(response, f"reading {key.label()}")
+            for rrset in response.answer:
+                if rrset.rdtype == dns.rdatatype.from_text(key.type) and rrset.name.to_text(omit_final_dot=True).lower() == key.name:
+                    found[key] = RRset(zone, key, tuple(sorted(_from_rdata(key.type, r) for r in rrset)), rrset.ttl)
+        return found
+
+    def list_zone(self, zone: str) -> list[RRset]:
+        try:
+            result = dns.zone.Zone(zone + ".")
+            dns.query.inbound_xfr(self.settings.server, result, port=self.settings.port, timeout=self.settings.timeout,
+                                  lifetime=self.settings.timeout * 6,
+                                  query=self._sign(dns.message.make_query(zone + ".", dns.rdatatype.AXFR)))
+        except dns.xfr.TransferError as exc:
+            raise KeaDnsError(f"{self.where} refused the zone transfer (AXFR) of {zone} ({exc}); listing the zone (prune, reconcile) "
+                              "needs AXFR allowed for the TSIG key") from None
+        except dns.exception.Timeout:
+            raise TransportError(f"{self.where} did not answer the zone transfer of {zone} within {self.settings.timeout} s") from None
+        except (OSError, EOFError, dns.exception.DNSException) as exc:
+            raise TransportError(f"{self.where}: zone transfer of {zone} failed: {exc.__class__.__name__}: {exc}") from None
+        rrsets = []
+        for name, node in result.nodes.items():
+            owner = name.derelativize(result.origin).to_text(omit_final_dot=True).lower()
+            for rdataset in node.rdatasets:
+                rtype = dns.rdatatype.to_text(rdataset.rdtype)
+                if rtype in RECORD_TYPES:
+                    rrsets.append(RRset(zone, RRsetKey(owner, rtype), tuple(sorted(_from_rdata(rtype, r) for r in rdataset)), rdataset.ttl))
+        return rrsets
+
+    def apply(self, zone: str, changes: t.Sequence[Change]) -> None:
+        if not changes:
+            return
+        update = dns.update.UpdateMessage(zone + ".")
+        for change in changes:
+            name = change.key.name + "."
+            update.delete(name, change.key.type)
+            if change.after is not None:
+                for value in change.after.values:
+                    update.add(name, change.after.ttl, change.key.type, _to_text(change.key.type, value))
+        what = f"the update of zone {zone} ({len(changes)} RRsets)"
+        self._check(self._send(self._sign(update), what), what)

@@ -1,0 +1,84 @@
+# Copyright: ddi.kea_dns contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""PRIVATE to the collection: what the dns_record and dns_record_info modules run.
+
+Plan, then apply: read the RRsets the task names (grouped by zone), compute the changes with the
+same code in check mode and in real mode, then apply each zone's changes with the backend's batch
+primitive. When a later zone fails, the error says which zones were already applied.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from ansible_collections.ddi.kea_dns.plugins.module_utils._argspec import dns_backend
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import RRsetKey, parse_name
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.plan import by_zone, desired_from_params, diff, plan_records
+from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import KeaDnsError
+
+RECORD_OPTIONS = ("zone", "name", "type", "value", "values", "ttl", "state", "ptr", "ptr_zone")
+ECHO_LIMIT = 100
+
+
+def apply_records(module: t.Any) -> dict:
+    params = module.params
+    backend = dns_backend(params)
+    try:
+        if params.get("records") is not None:
+            defaults = {name: params.get(name) for name in ("zone", "type", "ttl", "state", "ptr", "ptr_zone")}
+            desired = []
+            for index, item in enumerate(params["records"]):
+                unknown = sorted(set(item) - set(RECORD_OPTIONS))
+                if unknown:
+                    raise KeaDnsError(f"records[{index}]: unknown option {unknown[0]!r}; the options are {', '.join(RECORD_OPTIONS)}")
+                desired.extend(desired_from_params(item, backend, f"records[{index}]", defaults))
+        else:
+            desired = desired_from_params({name: params.get(name) for name in RECORD_OPTIONS}, backend)
+        current = {}
+        for zone, items in by_zone(desired).items():
+            current.update(backend.get(zone, [item.key for item in items]))
+        changes, unchanged = plan_records(current, desired, params["on_existing"], owned=backend.traits.ownership)
+        applied: list[str] = []
+        if changes and not module.check_mode:
+            for zone, zone_changes in by_zone(changes).items():
+                try:
+                    backend.apply(zone, zone_changes)
+                except KeaDnsError as exc:
+                    done = f"; zones already applied: {', '.join(applied)}" if applied else "; nothing was applied"
+                    raise exc.__class__(f"{exc}{done}") from None
+                applied.append(zone)
+    finally:
+        backend.close()
+    result: dict = {
+        "changed": bool(changes),
+        "summary": {"created": sum(1 for c in changes if c.before is None), "deleted": sum(1 for c in changes if c.after is None),
+                    "updated": sum(1 for c in changes if c.before is not None and c.after is not None), "unchanged": unchanged},
+        "changes": [dict((c.after or c.before).to_dict(), action=_action(c)) for c in changes],  # type: ignore[union-attr]
+    }
+    if module._diff:
+        result["diff"] = diff(changes)
+    if params.get("records") is not None and len(params["records"]) > ECHO_LIMIT:
+        result["invocation"] = {"module_args": dict(params, records=f"<{len(params['records'])} records>")}
+    return result
+
+
+def _action(change: t.Any) -> str:
+    return "create" if change.before is None else "delete" if change.after is None else "update"
+
+
+def list_records(module: t.Any) -> dict:
+    params = module.params
+    backend = dns_backend(params)
+    try:
+        zone = parse_name(params["zone"], "zone")
+        if params.get("name"):
+            name = parse_name(params["name"], "name")
+            name = name if name == zone or name.endswith("." + zone) else parse_name(f"{name}.{zone}", "name")
+            types = [params["type"]] if params.get("type") else list(backend.traits.record_types)
+            rrsets = list(backend.get(zone, [RRsetKey(name, rtype) for rtype in types]).values())
+        else:
+            rrsets = [r for r in backend.list_zone(zone) if not params.get("type") or r.key.type == params["type"]]
+    finally:
+        backend.close()
+    return {"changed": False, "records": [r.to_dict() for r in sorted(rrsets, key=lambda r: r.key)]}

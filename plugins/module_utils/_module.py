@@ -1,0 +1,19 @@
+# Copyright: ddi.kea_dns contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""PRIVATE to the collection: the modules' edge, where core errors become task failures (once, here)."""
+
+from __future__ import annotations
+
+import typing as t
+
+from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import KeaDnsError
+
+
+def run(module: t.Any, action: t.Callable[[t.Any], dict]) -> None:
+    """Run ``action(module)`` and exit; every core error fails the task with its one-line message."""
+    try:
+        result = action(module)
+    except KeaDnsError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(**result)

@@ -1,0 +1,188 @@
+#!/usr/bin/python
+# Copyright: ddi.kea_dns contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: dns_record
+short_description: Manage DNS records (A, AAAA, PTR, CNAME, TXT) on PowerDNS or any RFC 2136 server, one or many per task
+version_added: 0.1.0
+description:
+  - Makes a DNS RRset (all records of one name and type) hold exactly the given values, or removes values or the RRset.
+  - O(records) applies many records in one task through the backend's batch primitive (one PowerDNS PATCH or one
+    RFC 2136 UPDATE message per zone), each of which the server applies atomically.
+  - O(ptr=true) also manages the PTR record of every A/AAAA value, in the reverse zone found by longest match
+    on the server (or O(ptr_zone)).
+  - Records written through a backend that stores owner metadata are marked as owned by the collection;
+    on PowerDNS this is an RRset comment with account C(ddi.kea_dns).
+author:
+  - ddi.kea_dns maintainers (@ddi)
+extends_documentation_fragment:
+  - ddi.kea_dns.dns
+  - ddi.kea_dns.dns.POWERDNS
+  - ddi.kea_dns.dns.RFC2136
+  - ddi.kea_dns.attributes
+  - ddi.kea_dns.attributes.ACTIONGROUP_DNS
+options:
+  zone:
+    description:
+      - The zone, for example V(site.test). When left out, the zone holding O(name) is found on the server (longest match).
+      - With O(records), the default for items that do not set it.
+    type: str
+  name:
+    description:
+      - Owner name, absolute (V(us3-cab10-ru20-idrac.site.test)) or relative to O(zone) (V(us3-cab10-ru20-idrac)); V(@) is the apex.
+      - Required unless O(records) is given.
+    type: str
+  type:
+    description:
+      - Record type. With O(records), the default for items that do not set it.
+    type: str
+    default: A
+    choices: [A, AAAA, PTR, CNAME, TXT]
+  value:
+    description:
+      - One value. Mutually exclusive with O(values).
+    type: str
+  values:
+    description:
+      - All values of the RRset.
+      - With O(state=absent), the values to remove; without O(value) or O(values) the whole RRset is removed.
+    type: list
+    elements: str
+  ttl:
+    description:
+      - TTL of the RRset in seconds. With O(records), the default for items that do not set it.
+    type: int
+    default: 600
+  state:
+    description:
+      - Whether the values must be present or absent. With O(records), the default for items that do not set it.
+    type: str
+    default: present
+    choices: [present, absent]
+  ptr:
+    description:
+      - Also manage the PTR record of each A/AAAA value. With O(records), the default for items that do not set it.
+    type: bool
+    default: false
+  ptr_zone:
+    description:
+      - Reverse zone of the PTR records. When left out, it is found on the server by longest match.
+    type: str
+  on_existing:
+    description:
+      - What to do when the RRset exists with other values or another TTL.
+      - V(replace) makes it hold exactly the given values; V(keep) leaves it unchanged; V(fail) fails the task and changes nothing.
+    type: str
+    default: replace
+    choices: [replace, keep, fail]
+  records:
+    description:
+      - Many records in one task. Mutually exclusive with O(name).
+      - Each item is a dictionary with the keys C(zone), C(name), C(type), C(value), C(values), C(ttl), C(state), C(ptr) and
+        C(ptr_zone), which mean what the task options of the same name mean; C(zone), C(type), C(ttl), C(state), C(ptr) and
+        C(ptr_zone) default to the task's options.
+      - All items are validated and read before anything is written. Each zone's changes are applied in one atomic call;
+        if a later zone fails, the error names the zones already applied.
+    type: list
+    elements: dict
+notes:
+  - The task runs where it runs (usually the controller); that host needs to reach the DNS backend.
+seealso:
+  - module: ddi.kea_dns.dns_record_info
+  - module: ddi.kea_dns.kea_reservation
+"""
+
+EXAMPLES = r"""
+- name: A record and its PTR on PowerDNS (API key from PDNS_API_KEY)
+  ddi.kea_dns.dns_record:
+    provider: powerdns
+    powerdns_api_url: http://127.0.0.1:8081
+    zone: site.test
+    name: us3-cab10-ru20-idrac
+    value: 10.99.0.50
+    ptr: true
+
+- name: The same through RFC 2136 with a TSIG key (secret from RFC2136_KEY_SECRET)
+  ddi.kea_dns.dns_record:
+    provider: rfc2136
+    rfc2136_server: 127.0.0.1
+    rfc2136_port: 53
+    rfc2136_key_name: tsig1
+    zone: site.test
+    name: us3-cab10-ru20-idrac
+    value: 10.99.0.50
+
+- name: A cabinet of BMCs in one batch
+  ddi.kea_dns.dns_record:
+    provider: powerdns
+    zone: site.test
+    records:
+      - {name: us3-cab11-ru01-idrac, value: 10.99.0.61}
+      - {name: us3-cab11-ru02-ilo, value: 10.99.0.62}
+
+- name: Remove a record and its PTR
+  ddi.kea_dns.dns_record:
+    provider: powerdns
+    zone: site.test
+    name: us3-cab10-ru20-idrac
+    value: 10.99.0.50
+    ptr: true
+    state: absent
+"""
+
+RETURN = r"""
+changes:
+  description: Every RRset the task created, updated or deleted (or would, in check mode), with C(action).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {action: create, zone: site.test, name: us3-cab10-ru20-idrac.site.test, type: A, values: [10.99.0.50], ttl: 600, owned: true}
+summary:
+  description: How many RRsets were created, updated, deleted and left unchanged.
+  returned: always
+  type: dict
+  sample: {created: 1, updated: 0, deleted: 0, unchanged: 0}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.ddi.kea_dns.plugins.module_utils._argspec import dns_argspec, dns_powerdns_argspec, dns_rfc2136_argspec
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import RECORD_TYPES
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns_runner import apply_records
+from ansible_collections.ddi.kea_dns.plugins.module_utils._module import run
+
+
+def main() -> None:
+    argument_spec = {
+        "zone": {"type": "str"},
+        "name": {"type": "str"},
+        "type": {"type": "str", "default": "A", "choices": list(RECORD_TYPES)},
+        "value": {"type": "str"},
+        "values": {"type": "list", "elements": "str"},
+        "ttl": {"type": "int", "default": 600},
+        "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
+        "ptr": {"type": "bool", "default": False},
+        "ptr_zone": {"type": "str"},
+        "on_existing": {"type": "str", "default": "replace", "choices": ["replace", "keep", "fail"]},
+        # Items are validated by the core (plugins/module_utils/_dns/plan.py), field by field with their index.
+        "records": {"type": "list", "elements": "dict"},
+        **dns_argspec(),
+        **dns_powerdns_argspec(),
+        **dns_rfc2136_argspec(),
+    }
+    module = AnsibleModule(
+        argument_spec=argument_spec,
+        mutually_exclusive=[("name", "records"), ("value", "values")],
+        required_one_of=[("name", "records")],
+        supports_check_mode=True,
+    )
+    run(module, apply_records)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+"""Real DNS servers for the backend tests: PowerDNS (sqlite3 backend, HTTP API) and BIND 9 (RFC 2136 + TSIG).
+
+Each serves the forward zone ``site.test`` and the reverse zone ``99.10.in-addr.arpa`` on free loopback ports,
+and is stopped by PID.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import shutil
+import subprocess
+import tempfile
+
+import dns.message
+import dns.query
+import dns.rdatatype
+import requests
+
+from .procs import free_port, port_open, stop_pid, wait_for
+
+ZONES = ("site.test", "99.10.in-addr.arpa")
+
+
+def query(port: int, name: str, rtype: str = "A") -> list[str]:
+    """What a real DNS query to the server answers (sorted values, PTR/CNAME without the trailing dot)."""
+    response = dns.query.udp(dns.message.make_query(name, rtype), "127.0.0.1", port=port, timeout=2)
+    values = []
+    for rrset in response.answer:
+        if rrset.rdtype == dns.rdatatype.from_text(rtype):
+            values.extend(r.to_text().rstrip(".") for r in rrset)
+    return sorted(values)
+
+
+class PowerDns:
+    def __init__(self) -> None:
+        self.base = tempfile.mkdtemp(prefix="kea-dns-pdns-")
+        self.dns_port = free_port()
+        self.api_port = free_port()
+        self.api_key = secrets.token_urlsafe(16)
+        self.api_url = f"http://127.0.0.1:{self.api_port}"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> PowerDns:
+        database = os.path.join(self.base, "pdns.sqlite3")
+        with open("/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql", encoding="utf-8") as schema:
+            subprocess.run(["sqlite3", database], stdin=schema, check=True)
+        config = {
+            "launch": "gsqlite3", "gsqlite3-database": database, "local-address": "127.0.0.1", "local-port": self.dns_port,
+            "api": "yes", "api-key": self.api_key, "webserver": "yes", "webserver-address": "127.0.0.1",
+            "webserver-port": self.api_port, "webserver-allow-from": "127.0.0.0/8", "socket-dir": self.base, "guardian": "no",
+            "daemon": "no", "disable-syslog": "yes", "security-poll-suffix": "", "loglevel": "3",
+            "default-soa-content": "ns1.@ hostmaster.@ 1 10800 3600 604800 3600",
+        }
+        with open(os.path.join(self.base, "pdns.conf"), "w", encoding="utf-8") as handle:
+            handle.writelines(f"{key}={value}\n" for key, value in config.items())
+        log = open(os.path.join(self.base, "pdns.log"), "wb")  # noqa: SIM115 - lives as long as the server
+        self.proc = subprocess.Popen(["pdns_server", f"--config-dir={self.base}"], stdout=log, stderr=subprocess.STDOUT)
+        wait_for(lambda: port_open(self.api_port), 15, "PowerDNS API")
+        for zone in ZONES:
+            self.api("POST", "/zones", json={"name": zone + ".", "kind": "Native", "nameservers": [f"ns1.{zone}."]})
+        return self
+
+    def api(self, method: str, path: str, **kwargs) -> requests.Response:
+        response = requests.request(method, f"{self.api_url}/api/v1/servers/localhost{path}", headers={"X-API-Key": self.api_key},
+                                    timeout=10, **kwargs)
+        response.raise_for_status()
+        return response
+
+    def reset(self) -> None:
+        """Delete every A/AAAA/PTR/CNAME/TXT RRset the tests wrote."""
+        for zone in ZONES:
+            rrsets = self.api("GET", f"/zones/{zone}.").json()["rrsets"]
+            doomed = [{"name": r["name"], "type": r["type"], "changetype": "DELETE"} for r in rrsets if r["type"] not in ("SOA", "NS")]
+            if doomed:
+                self.api("PATCH", f"/zones/{zone}.", json={"rrsets": doomed})
+
+    def env(self) -> dict[str, str]:
+        return {"PDNS_API_URL": self.api_url, "PDNS_API_KEY": self.api_key}
+
+    def query(self, name: str, rtype: str = "A") -> list[str]:
+        return query(self.dns_port, name, rtype)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_pid(self.proc.pid)
+            self.proc.wait(timeout=10)
+            self.proc = None
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+class Bind:
+    """named in the foreground, zones updatable and transferable with one TSIG key."""
+
+    key_name = "tsig1"
+
+    def __init__(self, allow_transfer: bool = True) -> None:
+        self.base = tempfile.mkdtemp(prefix="kea-dns-bind-")
+        self.port = free_port()
+        self.control_port = free_port()
+        self.key_secret = base64.b64encode(secrets.token_bytes(32)).decode()
+        self.allow_transfer = allow_transfer
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> Bind:
+        os.chmod(self.base, 0o755)
+        transfer = f'allow-transfer {{ key "{self.key_name}"; }};' if self.allow_transfer else "allow-transfer { none; };"
+        zones = []
+        for zone in ZONES:
+            with open(os.path.join(self.base, f"{zone}.zone"), "w", encoding="utf-8") as handle:
+                handle.write("$TTL 300\n@ IN SOA ns1.site.test. hostmaster.site.test. 1 3600 600 86400 300\n@ IN NS ns1.site.test.\n")
+                if zone == "site.test":
+                    handle.write("ns1 IN A 127.0.0.1\n")
+            zones.append(f'zone "{zone}" {{ type primary; file "{self.base}/{zone}.zone"; allow-update {{ key "{self.key_name}"; }}; {transfer} }};')
+        config = f"""options {{ directory "{self.base}"; pid-file "{self.base}/named.pid"; session-keyfile "{self.base}/session.key";
+  managed-keys-directory "{self.base}"; listen-on port {self.port} {{ 127.0.0.1; }}; listen-on-v6 {{ none; }};
+  recursion no; dnssec-validation no; notify no; }};
+controls {{ }};
+key "{self.key_name}" {{ algorithm hmac-sha256; secret "{self.key_secret}"; }};
+{chr(10).join(zones)}
+"""
+        conf = os.path.join(self.base, "named.conf")
+        with open(conf, "w", encoding="utf-8") as handle:
+            handle.write(config)
+        subprocess.run(["named-checkconf", conf], check=True, capture_output=True)
+        log = open(os.path.join(self.base, "named.log"), "wb")  # noqa: SIM115 - lives as long as the server
+        self.proc = subprocess.Popen(["named", "-g", "-c", conf], stdout=log, stderr=subprocess.STDOUT)
+        wait_for(lambda: port_open(self.port), 15, "BIND")
+        return self
+
+    def env(self) -> dict[str, str]:
+        return {"RFC2136_SERVER": "127.0.0.1", "RFC2136_PORT": str(self.port), "RFC2136_KEY_NAME": self.key_name,
+                "RFC2136_KEY_SECRET": self.key_secret}
+
+    def query(self, name: str, rtype: str = "A") -> list[str]:
+        return query(self.port, name, rtype)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_pid(self.proc.pid)
+            self.proc.wait(timeout=10)
+            self.proc = None
+        shutil.rmtree(self.base, ignore_errors=True)

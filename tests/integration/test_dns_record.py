@@ -1,0 +1,161 @@
+"""ddi.kea_dns.dns_record and dns_record_info against real PowerDNS and BIND (RFC 2136), checked with real DNS queries."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import uuid
+
+import pytest
+
+from tests.harness.ansible import run_tasks
+
+
+def record(provider: str, **args) -> dict:
+    return {"ddi.kea_dns.dns_record": {"provider": provider, "zone": "site.test", **args}}
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def test_check_apply_reapply_diff_ptr_absent(dns_server):
+    provider, server = dns_server
+    name = unique("us3-cab10-ru20-idrac")
+    fqdn = f"{name}.site.test"
+    run = run_tasks([
+        dict(record(provider, name=name, value="10.99.0.50", ptr=True), check_mode=True),
+        record(provider, name=name, value="10.99.0.50", ptr=True),
+        record(provider, name=name, value="10.99.0.50", ptr=True),
+    ], env=server.env())
+    check, apply, again = run.results
+    assert check["changed"] is True and check["summary"]["created"] == 2, check
+    assert apply["changed"] is True and {c["type"] for c in apply["changes"]} == {"A", "PTR"}
+    assert again["changed"] is False and again["summary"]["unchanged"] == 2
+    assert server.query(fqdn) == ["10.99.0.50"]
+    assert server.query("50.0.99.10.in-addr.arpa", "PTR") == [fqdn]
+    if provider == "powerdns":
+        assert all(c["owned"] for c in apply["changes"])
+
+    run = run_tasks([
+        dict(record(provider, name=name, value="10.99.0.51", ptr=True), diff=True),
+        record(provider, name=name, value="10.99.0.51", ptr=True, state="absent"),
+        record(provider, name=name, value="10.99.0.51", ptr=True, state="absent"),
+    ], env=server.env())
+    moved, absent, absent_again = run.results
+    assert moved["diff"]["before"][f"{fqdn} A"]["values"] == ["10.99.0.50"]
+    assert moved["diff"]["after"][f"{fqdn} A"]["values"] == ["10.99.0.51"]
+    assert moved["summary"]["created"] == 1 and moved["summary"]["updated"] == 1  # new PTR .51, A moved
+    assert absent["changed"] is True and absent_again["changed"] is False
+    assert server.query(fqdn) == []
+    assert server.query("51.0.99.10.in-addr.arpa", "PTR") == []
+    assert server.query("50.0.99.10.in-addr.arpa", "PTR") == [fqdn]  # the old PTR is not the task's to remove
+    run_tasks([record(provider, name="50.0.99.10.in-addr.arpa.", zone="99.10.in-addr.arpa", type="PTR", state="absent")], env=server.env())
+
+
+def test_other_types_and_on_existing(dns_server):
+    provider, server = dns_server
+    name = unique("multi")
+    run = run_tasks([
+        record(provider, name=name, type="AAAA", value="2001:db8:0:0::1"),
+        record(provider, name=f"{name}-alias", type="CNAME", value=f"{name}.site.test."),
+        record(provider, name=name, type="TXT", values=['managed "here"', "second"]),
+        record(provider, name=name, type="AAAA", value="2001:db8::2", on_existing="fail"),
+        record(provider, name=name, type="AAAA", value="2001:db8::2", on_existing="keep"),
+    ], env=server.env())
+    aaaa, cname, txt, fail, keep = run.results
+    assert aaaa["changed"] and cname["changed"] and txt["changed"]
+    assert fail["failed"] and "already holds 2001:db8::1" in fail["msg"]
+    assert keep["changed"] is False
+    assert server.query(f"{name}.site.test", "AAAA") == ["2001:db8::1"]
+    assert server.query(f"{name}-alias.site.test", "CNAME") == [f"{name}.site.test"]
+    assert server.query(f"{name}.site.test", "TXT") == ['"managed \\"here\\""', '"second"']
+
+
+def test_batch_of_1000_in_one_task(dns_server):
+    provider, server = dns_server
+    prefix = unique("b")
+    items = [{"name": f"{prefix}-{i}", "value": f"10.98.{i // 250}.{i % 250 + 1}"} for i in range(1000)]
+    task = {"ddi.kea_dns.dns_record": {"provider": provider, "zone": "site.test", "records": "{{ items }}"}}
+    run = run_tasks([task, task, {"ddi.kea_dns.dns_record_info": {"provider": provider, "zone": "site.test"}}],
+                    env=server.env(), variables={"items": items})
+    apply, again, listing = run.results
+    assert apply["summary"]["created"] == 1000, apply.get("msg")
+    assert again["changed"] is False and again["summary"]["unchanged"] == 1000
+    listed = {r["name"]: r["values"] for r in listing["records"] if r["name"].startswith(prefix)}
+    assert len(listed) == 1000 and listed[f"{prefix}-999.site.test"] == ["10.98.3.250"]
+    for i in (0, 499, 999):
+        assert server.query(f"{prefix}-{i}.site.test") == [items[i]["value"]]
+
+
+@pytest.mark.parametrize(("args", "field", "shown"), [
+    ({"name": "bad'name", "value": "10.99.0.9"}, "name", "bad'name"),
+    ({"name": "bad name", "value": "10.99.0.9"}, "name", "bad name"),
+    ({"name": "a" * 64, "value": "10.99.0.9"}, "name", "a" * 20),
+    ({"name": "v6", "value": "2001:db8::1"}, "value", "2001:db8::1"),
+    ({"name": "v4", "type": "AAAA", "value": "10.99.0.9"}, "value", "10.99.0.9"),
+])
+def test_bad_input_names_field_and_value(dns_server, args, field, shown):
+    provider, server = dns_server
+    run = run_tasks([record(provider, **args)], env=server.env())
+    assert run[0]["failed"] is True and run[0]["msg"].startswith(f"{field}: invalid value"), run[0]["msg"]
+    assert shown in run[0]["msg"]
+
+
+def test_batch_with_bad_item_writes_nothing(dns_server):
+    provider, server = dns_server
+    prefix = unique("atomic")
+    items = [{"name": f"{prefix}-{i}", "value": f"10.97.0.{i + 1}"} for i in range(10)] + [{"name": f"{prefix}-x", "value": "not-ip"}]
+    run = run_tasks([{"ddi.kea_dns.dns_record": {"provider": provider, "zone": "site.test", "records": items}}], env=server.env())
+    assert run[0]["failed"] and run[0]["msg"].startswith("records[10].value: invalid value 'not-ip'")
+    assert server.query(f"{prefix}-0.site.test") == []
+
+
+def test_unknown_zone_wrong_credentials_and_timeout(dns_server):
+    provider, server = dns_server
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(5)
+    threading.Thread(target=lambda: [silent.accept() for _count in range(5)], daemon=True).start()
+    port = silent.getsockname()[1]
+    if provider == "powerdns":
+        wrong = {"powerdns_api_key": "wrong-key-1234"}
+        silent_args = {"powerdns_api_url": f"http://127.0.0.1:{port}"}
+    else:
+        wrong = {"rfc2136_key_secret": "d3Jvbmcta2V5LTEyMzQ="}
+        silent_args = {"rfc2136_port": port}
+    run = run_tasks([
+        record(provider, name="x", zone="nosuch.test", value="10.99.0.9"),
+        record(provider, name="x", value="10.99.0.9", **wrong),
+        record(provider, name="x", value="10.99.0.9", dns_timeout=1, **silent_args),
+    ], env=server.env(), args=["-vvv"])
+    silent.close()
+    unknown_zone, bad_auth, timeout = run.results
+    assert unknown_zone["failed"] and "nosuch.test" in unknown_zone["msg"], unknown_zone["msg"]
+    assert bad_auth["failed"] and ("API key" in bad_auth["msg"] or "TSIG" in bad_auth["msg"]), bad_auth["msg"]
+    assert timeout["failed"] and "did not answer within 1.0 s" in timeout["msg"], timeout["msg"]
+    assert "wrong-key-1234" not in run.output and "d3Jvbmcta2V5LTEyMzQ=" not in run.output
+    secret = server.api_key if provider == "powerdns" else server.key_secret
+    assert secret not in run.output
+
+
+def test_info_by_name_and_axfr_refused(dns_server):
+    provider, server = dns_server
+    name = unique("info")
+    run = run_tasks([
+        record(provider, name=name, value="10.99.0.77"),
+        {"ddi.kea_dns.dns_record_info": {"provider": provider, "zone": "site.test", "name": name}},
+    ], env=server.env())
+    assert run[1]["records"] == [{"zone": "site.test", "name": f"{name}.site.test", "type": "A", "values": ["10.99.0.77"],
+                                  "ttl": 600, "owned": provider == "powerdns"}]
+
+
+def test_rfc2136_listing_refused_without_axfr():
+    from tests.harness.dns_servers import Bind  # pylint: disable=import-outside-toplevel
+
+    server = Bind(allow_transfer=False).start()
+    try:
+        run = run_tasks([{"ddi.kea_dns.dns_record_info": {"provider": "rfc2136", "zone": "site.test"}}], env=server.env())
+        assert run[0]["failed"] and "refused the zone transfer (AXFR)" in run[0]["msg"], run[0]["msg"]
+    finally:
+        server.stop()

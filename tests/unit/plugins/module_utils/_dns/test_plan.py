@@ -1,0 +1,86 @@
+"""Unit tests of the DNS record model and plan (no servers)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import (
+    DnsBackend,
+    RRset,
+    RRsetKey,
+    Traits,
+    absolute_name,
+    parse_value,
+)
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.plan import desired_from_params, plan_records
+from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import ConflictError, InvalidInputError
+
+
+class ZonesOnly(DnsBackend):
+    """Knows two zones; finds them by longest match. Nothing else is needed by the planner."""
+
+    traits = Traits(name="test", native_batch=True, ownership=True, can_list_zone=True)
+
+    def find_zone(self, name):
+        for zone in ("99.10.in-addr.arpa", "site.test"):
+            if name == zone or name.endswith("." + zone):
+                return zone
+        raise AssertionError(name)
+
+    def get(self, zone, keys):
+        return {}
+
+    def list_zone(self, zone):
+        return []
+
+    def apply(self, zone, changes):
+        raise AssertionError("the planner never applies")
+
+
+def test_names_and_values():
+    assert absolute_name("us3-cab10-ru20-idrac", "site.test") == "us3-cab10-ru20-idrac.site.test"
+    assert absolute_name("X.Site.Test.", "site.test") == "x.site.test"
+    assert absolute_name("@", "site.test") == "site.test"
+    assert parse_value("AAAA", "2001:DB8:0:0::1") == "2001:db8::1"
+    assert parse_value("CNAME", "Target.Site.Test.") == "target.site.test"
+    for rtype, value in (("A", "2001:db8::1"), ("AAAA", "10.0.0.1"), ("CNAME", "a b"), ("TXT", "x\ny")):
+        with pytest.raises(InvalidInputError, match="^value: invalid value"):
+            parse_value(rtype, value)
+
+
+def test_ptr_follows_a_record_into_reverse_zone():
+    records = desired_from_params({"zone": "site.test", "name": "h1", "value": "10.99.0.50", "ptr": True}, ZonesOnly())
+    assert [(r.zone, r.key.label(), r.values) for r in records] == [
+        ("site.test", "h1.site.test A", ("10.99.0.50",)),
+        ("99.10.in-addr.arpa", "50.0.99.10.in-addr.arpa PTR", ("h1.site.test",)),
+    ]
+
+
+def current(values, ttl=600):
+    return {RRsetKey("h1.site.test", "A"): RRset("site.test", RRsetKey("h1.site.test", "A"), tuple(values), ttl)}
+
+
+def want(**params):
+    return desired_from_params(dict({"zone": "site.test", "name": "h1"}, **params), ZonesOnly())
+
+
+def test_plan_replace_keep_fail_and_absent():
+    changes, unchanged = plan_records(current(["10.0.0.1"]), want(value="10.0.0.1"))
+    assert (changes, unchanged) == ([], 1)
+    changes = plan_records(current(["10.0.0.1"]), want(value="10.0.0.1", ttl=300))[0]
+    assert changes[0].after.ttl == 300
+    assert plan_records(current(["10.0.0.1"]), want(value="10.0.0.2"), "keep") == ([], 1)
+    with pytest.raises(ConflictError, match="already holds 10.0.0.1"):
+        plan_records(current(["10.0.0.1"]), want(value="10.0.0.2"), "fail")
+    changes = plan_records(current(["10.0.0.1", "10.0.0.2"]), want(value="10.0.0.2", state="absent"))[0]
+    assert changes[0].after.values == ("10.0.0.1",)
+    changes = plan_records(current(["10.0.0.1"]), want(state="absent"))[0]
+    assert changes[0].after is None
+    assert plan_records({}, want(state="absent")) == ([], 1)
+
+
+def test_duplicate_and_missing_value():
+    with pytest.raises(InvalidInputError, match="also given"):
+        plan_records({}, want(value="10.0.0.1") + want(value="10.0.0.2"))
+    with pytest.raises(InvalidInputError, match="needs value or values"):
+        want()
