@@ -1,7 +1,7 @@
 """Benchmark: 1000 A records in one ddi.kea_dns.dns_record task, per backend, then the no-change re-apply.
 
 Wall time of the whole ansible-playbook process (Ansible start-up included), against real servers started by
-tests/harness (PowerDNS with its sqlite3 backend; BIND 9 through RFC 2136). The list is read with the file lookup.
+tests/harness (PowerDNS with its sqlite3 backend; Knot through its control socket; BIND 9 through RFC 2136). The list is read with the file lookup.
 Run through the project venv:  .venv/bin/python benchmarks/dns_record_batch.py
 Results are recorded in docs/benchmarks.md with the machine they ran on.
 """
@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.kea_reservation_apply import machine  # noqa: E402
 from tests.harness.ansible import ansible_env, tool  # noqa: E402
-from tests.harness.dns_servers import Bind, PowerDns  # noqa: E402
+from tests.harness.dns_servers import Bind, Knot, PowerDns  # noqa: E402
 
 
 def main() -> int:
@@ -30,7 +30,7 @@ def main() -> int:
     args = parser.parse_args()
     print(f"machine: {machine()}")
     print(f"{args.count} A records in one task; wall time of ansible-playbook, Ansible start-up included")
-    for provider, server_class in (("powerdns", PowerDns), ("rfc2136", Bind)):
+    for label, provider, server_class in (("powerdns", "powerdns", PowerDns), ("knot", "knot", Knot), ("rfc2136-bind", "rfc2136", Bind)):
         server = server_class().start()
         try:
             with tempfile.TemporaryDirectory() as work:
@@ -53,7 +53,7 @@ def main() -> int:
                                        check=True, stdout=subprocess.DEVNULL)
                         timings.append(time.monotonic() - start)
                     answered = server.query(f"r{round_number}-bmc-{args.count - 1}.site.test")
-                    print(f"{provider:<9} round {round_number}: apply {timings[0]:.2f} s, no-change re-apply {timings[1]:.2f} s, "
+                    print(f"{label:<12} round {round_number}: apply {timings[0]:.2f} s, no-change re-apply {timings[1]:.2f} s, "
                           f"last record answers {answered}")
         finally:
             server.stop()

@@ -13,10 +13,11 @@ options:
   provider:
     description:
       - The DNS backend. Each has its own connection options, prefixed with its name.
-      - V(powerdns) is PowerDNS Authoritative's HTTP API; V(rfc2136) is dynamic update (BIND, Knot, PowerDNS and others).
+      - V(powerdns) is PowerDNS Authoritative's HTTP API; V(rfc2136) is dynamic update (BIND, Knot, PowerDNS and others);
+        V(knot) is Knot DNS's control socket (zone transactions).
     type: str
     required: true
-    choices: [powerdns, rfc2136]
+    choices: [powerdns, rfc2136, knot]
   dns_timeout:
     description:
       - Seconds to wait for each answer from the DNS backend before the task fails.
@@ -77,4 +78,16 @@ options:
 requirements:
   - dnspython (C(pip install dnspython)) for O(provider=rfc2136)
   - requests (C(pip install requests)) for O(provider=powerdns)
+"""
+
+    KNOT = r"""
+options:
+  knot_socket:
+    description:
+      - Path of Knot's control socket (C(control.listen) in C(knot.conf)); the task must run on the Knot host and may
+        need to run as the C(knot) user. Falls back to E(KNOT_SOCKET).
+    type: path
+    default: /run/knot/knot.sock
+requirements:
+  - libknot (C(pip install libknot), the version matching the installed Knot) for O(provider=knot)
 """

@@ -17,6 +17,7 @@ from ansible.module_utils.common.parameters import env_fallback
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._db import DbSettings
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import DnsBackend
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.knot import KnotBackend, KnotSettings
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.powerdns import PowerDnsBackend, PowerDnsSettings
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.rfc2136 import ALGORITHMS, Rfc2136Backend, Rfc2136Settings
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import InvalidInputError
@@ -110,7 +111,7 @@ def db_settings(options: t.Mapping[str, t.Any], on_secret: t.Callable[[str], Non
 def dns_argspec() -> dict:
     """Options shared by every DNS backend (doc fragment ``dns``)."""
     return {
-        "provider": {"type": "str", "required": True, "choices": ["powerdns", "rfc2136"]},
+        "provider": {"type": "str", "required": True, "choices": ["powerdns", "rfc2136", "knot"]},
         "dns_timeout": {"type": "float", "default": 10.0},
     }
 
@@ -135,6 +136,10 @@ def dns_rfc2136_argspec() -> dict:
     }
 
 
+def dns_knot_argspec() -> dict:
+    return {"knot_socket": {"type": "path", "default": "/run/knot/knot.sock", "fallback": _env("KNOT_SOCKET")}}
+
+
 def dns_backend(options: t.Mapping[str, t.Any]) -> DnsBackend:
     """The backend named by ``provider``, configured from its option group."""
     provider = options.get("provider")
@@ -149,4 +154,6 @@ def dns_backend(options: t.Mapping[str, t.Any]) -> DnsBackend:
             server=options.get("rfc2136_server") or "127.0.0.1", port=int(options.get("rfc2136_port") or 53),
             key_name=options.get("rfc2136_key_name"), key_secret=options.get("rfc2136_key_secret"),
             key_algorithm=options.get("rfc2136_key_algorithm") or "hmac-sha256", timeout=timeout))
-    raise InvalidInputError("provider", provider, "expected powerdns or rfc2136")
+    if provider == "knot":
+        return KnotBackend(KnotSettings(socket=options.get("knot_socket") or "/run/knot/knot.sock", timeout=timeout))
+    raise InvalidInputError("provider", provider, "expected powerdns, rfc2136 or knot")

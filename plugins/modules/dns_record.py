@@ -7,7 +7,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: dns_record
-short_description: Manage DNS records (A, AAAA, PTR, CNAME, TXT) on PowerDNS or any RFC 2136 server, one or many per task
+short_description: Manage DNS records (A, AAAA, PTR, CNAME, TXT) on PowerDNS, Knot or any RFC 2136 server, one or many per task
 version_added: 0.1.0
 description:
   - Makes a DNS RRset (all records of one name and type) hold exactly the given values, or removes values or the RRset.
@@ -23,6 +23,7 @@ extends_documentation_fragment:
   - ddi.kea_dns.dns
   - ddi.kea_dns.dns.POWERDNS
   - ddi.kea_dns.dns.RFC2136
+  - ddi.kea_dns.dns.KNOT
   - ddi.kea_dns.attributes
   - ddi.kea_dns.attributes.ACTIONGROUP_DNS
 options:
@@ -151,7 +152,12 @@ summary:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ddi.kea_dns.plugins.module_utils._argspec import dns_argspec, dns_powerdns_argspec, dns_rfc2136_argspec
+from ansible_collections.ddi.kea_dns.plugins.module_utils._argspec import (
+    dns_argspec,
+    dns_knot_argspec,
+    dns_powerdns_argspec,
+    dns_rfc2136_argspec,
+)
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import RECORD_TYPES
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns_runner import apply_records
 from ansible_collections.ddi.kea_dns.plugins.module_utils._module import run
@@ -174,6 +180,7 @@ def main() -> None:
         **dns_argspec(),
         **dns_powerdns_argspec(),
         **dns_rfc2136_argspec(),
+        **dns_knot_argspec(),
     }
     module = AnsibleModule(
         argument_spec=argument_spec,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: dns_record_info
-short_description: List DNS records of a zone on PowerDNS or an RFC 2136 server
+short_description: List DNS records of a zone on PowerDNS, Knot or an RFC 2136 server
 version_added: 0.1.0
 description:
   - Returns the RRsets of a zone, of one name, or of one name and type, in the shape M(ddi.kea_dns.dns_record) returns.
@@ -19,6 +19,7 @@ extends_documentation_fragment:
   - ddi.kea_dns.dns
   - ddi.kea_dns.dns.POWERDNS
   - ddi.kea_dns.dns.RFC2136
+  - ddi.kea_dns.dns.KNOT
   - ddi.kea_dns.attributes.INFO_MODULE
   - ddi.kea_dns.attributes.ACTIONGROUP_DNS
 options:
@@ -83,7 +84,12 @@ records:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ddi.kea_dns.plugins.module_utils._argspec import dns_argspec, dns_powerdns_argspec, dns_rfc2136_argspec
+from ansible_collections.ddi.kea_dns.plugins.module_utils._argspec import (
+    dns_argspec,
+    dns_knot_argspec,
+    dns_powerdns_argspec,
+    dns_rfc2136_argspec,
+)
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import RECORD_TYPES
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns_runner import list_records
 from ansible_collections.ddi.kea_dns.plugins.module_utils._module import run
@@ -97,6 +103,7 @@ def main() -> None:
         **dns_argspec(),
         **dns_powerdns_argspec(),
         **dns_rfc2136_argspec(),
+        **dns_knot_argspec(),
     }
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     run(module, list_records)

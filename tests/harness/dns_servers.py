@@ -142,3 +142,81 @@ key "{self.key_name}" {{ algorithm hmac-sha256; secret "{self.key_secret}"; }};
             self.proc.wait(timeout=10)
             self.proc = None
         shutil.rmtree(self.base, ignore_errors=True)
+
+
+class Knot:
+    """knotd in the foreground: control socket for the knot backend, RFC 2136 + AXFR with one TSIG key."""
+
+    key_name = "tsig1"
+
+    def __init__(self) -> None:
+        self.base = tempfile.mkdtemp(prefix="kea-dns-knot-")
+        self.port = free_port()
+        self.socket = os.path.join(self.base, "knot.sock")
+        self.key_secret = base64.b64encode(secrets.token_bytes(32)).decode()
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> Knot:
+        zones_dir = os.path.join(self.base, "zones")
+        os.makedirs(zones_dir)
+        os.makedirs(os.path.join(self.base, "db"))
+        for zone in ZONES:
+            with open(os.path.join(zones_dir, f"{zone}.zone"), "w", encoding="utf-8") as handle:
+                handle.write("$TTL 300\n@ SOA ns1.site.test. hostmaster.site.test. 1 3600 600 86400 300\n@ NS ns1.site.test.\n")
+                if zone == "site.test":
+                    handle.write("ns1 A 127.0.0.1\n")
+        zone_lines = "".join(f"  - domain: {zone}\n    acl: [update, transfer]\n" for zone in ZONES)
+        config = f"""server:
+    rundir: "{self.base}"
+    listen: 127.0.0.1@{self.port}
+database:
+    storage: "{self.base}/db"
+key:
+  - id: {self.key_name}
+    algorithm: hmac-sha256
+    secret: {self.key_secret}
+acl:
+  - id: update
+    key: {self.key_name}
+    action: update
+  - id: transfer
+    key: {self.key_name}
+    action: transfer
+template:
+  - id: default
+    storage: "{zones_dir}"
+    file: "%s.zone"
+zone:
+{zone_lines}control:
+    listen: "{self.socket}"
+log:
+  - target: stdout
+    any: info
+"""
+        conf = os.path.join(self.base, "knot.conf")
+        with open(conf, "w", encoding="utf-8") as handle:
+            handle.write(config)
+        subprocess.run(["knotc", "-c", conf, "conf-check"], check=True, capture_output=True)
+        log = open(os.path.join(self.base, "knotd.log"), "wb")  # noqa: SIM115 - lives as long as the server
+        self.proc = subprocess.Popen(["knotd", "-c", conf], stdout=log, stderr=subprocess.STDOUT)
+        wait_for(lambda: port_open(self.port) and os.path.exists(self.socket), 15, "Knot")
+        return self
+
+    def env(self) -> dict[str, str]:
+        """Options for the knot (control socket) backend."""
+        return {"KNOT_SOCKET": self.socket}
+
+    def rfc2136_env(self) -> dict[str, str]:
+        """Options for the rfc2136 backend against this Knot."""
+        return {"RFC2136_SERVER": "127.0.0.1", "RFC2136_PORT": str(self.port), "RFC2136_KEY_NAME": self.key_name,
+                "RFC2136_KEY_SECRET": self.key_secret}
+
+    def query(self, name: str, rtype: str = "A") -> list[str]:
+        return query(self.port, name, rtype)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_pid(self.proc.pid)
+            self.proc.wait(timeout=10)
+            self.proc = None
+        shutil.rmtree(self.base, ignore_errors=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 
 import pytest
 
@@ -52,12 +53,39 @@ def bind_server():
     server.stop()
 
 
-@pytest.fixture(params=["powerdns", "rfc2136"])
+@pytest.fixture(scope="session")
+def knot_server():
+    from tests.harness.dns_servers import Knot  # pylint: disable=import-outside-toplevel
+
+    server = Knot().start()
+    yield server
+    server.stop()
+
+
+@dataclass
+class DnsTarget:
+    """One real DNS server as one backend sees it."""
+
+    provider: str
+    env: dict
+    query: object
+    secret: str | None
+
+
+@pytest.fixture(params=["powerdns", "rfc2136-bind", "knot", "rfc2136-knot"])
 def dns_server(request):
-    """Each real DNS backend in turn: (provider name, server)."""
+    """Each backend against each real server it is tested with: (provider, target)."""
     if request.param == "powerdns":
         server = request.getfixturevalue("powerdns_server")
         server.reset()
-    else:
+        target = DnsTarget("powerdns", server.env(), server.query, server.api_key)
+    elif request.param == "rfc2136-bind":
         server = request.getfixturevalue("bind_server")
-    return request.param, server
+        target = DnsTarget("rfc2136", server.env(), server.query, server.key_secret)
+    elif request.param == "knot":
+        server = request.getfixturevalue("knot_server")
+        target = DnsTarget("knot", server.env(), server.query, None)
+    else:
+        server = request.getfixturevalue("knot_server")
+        target = DnsTarget("rfc2136", server.rfc2136_env(), server.query, server.key_secret)
+    return target.provider, target

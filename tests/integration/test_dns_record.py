@@ -27,7 +27,7 @@ def test_check_apply_reapply_diff_ptr_absent(dns_server):
         dict(record(provider, name=name, value="10.99.0.50", ptr=True), check_mode=True),
         record(provider, name=name, value="10.99.0.50", ptr=True),
         record(provider, name=name, value="10.99.0.50", ptr=True),
-    ], env=server.env())
+    ], env=server.env)
     check, apply, again = run.results
     assert check["changed"] is True and check["summary"]["created"] == 2, check
     assert apply["changed"] is True and {c["type"] for c in apply["changes"]} == {"A", "PTR"}
@@ -41,7 +41,7 @@ def test_check_apply_reapply_diff_ptr_absent(dns_server):
         dict(record(provider, name=name, value="10.99.0.51", ptr=True), diff=True),
         record(provider, name=name, value="10.99.0.51", ptr=True, state="absent"),
         record(provider, name=name, value="10.99.0.51", ptr=True, state="absent"),
-    ], env=server.env())
+    ], env=server.env)
     moved, absent, absent_again = run.results
     assert moved["diff"]["before"][f"{fqdn} A"]["values"] == ["10.99.0.50"]
     assert moved["diff"]["after"][f"{fqdn} A"]["values"] == ["10.99.0.51"]
@@ -50,7 +50,7 @@ def test_check_apply_reapply_diff_ptr_absent(dns_server):
     assert server.query(fqdn) == []
     assert server.query("51.0.99.10.in-addr.arpa", "PTR") == []
     assert server.query("50.0.99.10.in-addr.arpa", "PTR") == [fqdn]  # the old PTR is not the task's to remove
-    run_tasks([record(provider, name="50.0.99.10.in-addr.arpa.", zone="99.10.in-addr.arpa", type="PTR", state="absent")], env=server.env())
+    run_tasks([record(provider, name="50.0.99.10.in-addr.arpa.", zone="99.10.in-addr.arpa", type="PTR", state="absent")], env=server.env)
 
 
 def test_other_types_and_on_existing(dns_server):
@@ -62,7 +62,7 @@ def test_other_types_and_on_existing(dns_server):
         record(provider, name=name, type="TXT", values=['managed "here"', "second"]),
         record(provider, name=name, type="AAAA", value="2001:db8::2", on_existing="fail"),
         record(provider, name=name, type="AAAA", value="2001:db8::2", on_existing="keep"),
-    ], env=server.env())
+    ], env=server.env)
     aaaa, cname, txt, fail, keep = run.results
     assert aaaa["changed"] and cname["changed"] and txt["changed"]
     assert fail["failed"] and "already holds 2001:db8::1" in fail["msg"]
@@ -78,7 +78,7 @@ def test_batch_of_1000_in_one_task(dns_server):
     items = [{"name": f"{prefix}-{i}", "value": f"10.98.{i // 250}.{i % 250 + 1}"} for i in range(1000)]
     task = {"ddi.kea_dns.dns_record": {"provider": provider, "zone": "site.test", "records": "{{ items }}"}}
     run = run_tasks([task, task, {"ddi.kea_dns.dns_record_info": {"provider": provider, "zone": "site.test"}}],
-                    env=server.env(), variables={"items": items})
+                    env=server.env, variables={"items": items})
     apply, again, listing = run.results
     assert apply["summary"]["created"] == 1000, apply.get("msg")
     assert again["changed"] is False and again["summary"]["unchanged"] == 1000
@@ -97,7 +97,7 @@ def test_batch_of_1000_in_one_task(dns_server):
 ])
 def test_bad_input_names_field_and_value(dns_server, args, field, shown):
     provider, server = dns_server
-    run = run_tasks([record(provider, **args)], env=server.env())
+    run = run_tasks([record(provider, **args)], env=server.env)
     assert run[0]["failed"] is True and run[0]["msg"].startswith(f"{field}: invalid value"), run[0]["msg"]
     assert shown in run[0]["msg"]
 
@@ -106,37 +106,44 @@ def test_batch_with_bad_item_writes_nothing(dns_server):
     provider, server = dns_server
     prefix = unique("atomic")
     items = [{"name": f"{prefix}-{i}", "value": f"10.97.0.{i + 1}"} for i in range(10)] + [{"name": f"{prefix}-x", "value": "not-ip"}]
-    run = run_tasks([{"ddi.kea_dns.dns_record": {"provider": provider, "zone": "site.test", "records": items}}], env=server.env())
+    run = run_tasks([{"ddi.kea_dns.dns_record": {"provider": provider, "zone": "site.test", "records": items}}], env=server.env)
     assert run[0]["failed"] and run[0]["msg"].startswith("records[10].value: invalid value 'not-ip'")
     assert server.query(f"{prefix}-0.site.test") == []
 
 
-def test_unknown_zone_wrong_credentials_and_timeout(dns_server):
+def test_unknown_zone_wrong_credentials_and_timeout(dns_server, tmp_path):
     provider, server = dns_server
-    silent = socket.socket()
-    silent.bind(("127.0.0.1", 0))
+    if provider == "knot":
+        silent = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        silent.bind(str(tmp_path / "silent.sock"))
+        wrong = {"knot_socket": str(tmp_path / "missing.sock")}
+        silent_args = {"knot_socket": str(tmp_path / "silent.sock")}
+    else:
+        silent = socket.socket()
+        silent.bind(("127.0.0.1", 0))
+        port = silent.getsockname()[1]
+        if provider == "powerdns":
+            wrong = {"powerdns_api_key": "wrong-key-1234"}
+            silent_args = {"powerdns_api_url": f"http://127.0.0.1:{port}"}
+        else:
+            wrong = {"rfc2136_key_secret": "d3Jvbmcta2V5LTEyMzQ="}
+            silent_args = {"rfc2136_port": port}
     silent.listen(5)
     threading.Thread(target=lambda: [silent.accept() for _count in range(5)], daemon=True).start()
-    port = silent.getsockname()[1]
-    if provider == "powerdns":
-        wrong = {"powerdns_api_key": "wrong-key-1234"}
-        silent_args = {"powerdns_api_url": f"http://127.0.0.1:{port}"}
-    else:
-        wrong = {"rfc2136_key_secret": "d3Jvbmcta2V5LTEyMzQ="}
-        silent_args = {"rfc2136_port": port}
     run = run_tasks([
         record(provider, name="x", zone="nosuch.test", value="10.99.0.9"),
         record(provider, name="x", value="10.99.0.9", **wrong),
         record(provider, name="x", value="10.99.0.9", dns_timeout=1, **silent_args),
-    ], env=server.env(), args=["-vvv"])
+    ], env=server.env, args=["-vvv"])
     silent.close()
     unknown_zone, bad_auth, timeout = run.results
     assert unknown_zone["failed"] and "nosuch.test" in unknown_zone["msg"], unknown_zone["msg"]
-    assert bad_auth["failed"] and ("API key" in bad_auth["msg"] or "TSIG" in bad_auth["msg"]), bad_auth["msg"]
-    assert timeout["failed"] and "did not answer within 1.0 s" in timeout["msg"], timeout["msg"]
+    expected = {"powerdns": "API key", "rfc2136": "TSIG", "knot": "cannot connect"}[provider]
+    assert bad_auth["failed"] and expected in bad_auth["msg"], bad_auth["msg"]
+    assert timeout["failed"] and "did not answer" in timeout["msg"] and "1.0 s" in timeout["msg"], timeout["msg"]
     assert "wrong-key-1234" not in run.output and "d3Jvbmcta2V5LTEyMzQ=" not in run.output
-    secret = server.api_key if provider == "powerdns" else server.key_secret
-    assert secret not in run.output
+    if server.secret:
+        assert server.secret not in run.output
 
 
 def test_info_by_name_and_axfr_refused(dns_server):
@@ -145,9 +152,10 @@ def test_info_by_name_and_axfr_refused(dns_server):
     run = run_tasks([
         record(provider, name=name, value="10.99.0.77"),
         {"ddi.kea_dns.dns_record_info": {"provider": provider, "zone": "site.test", "name": name}},
-    ], env=server.env())
+    ], env=server.env)
     assert run[1]["records"] == [{"zone": "site.test", "name": f"{name}.site.test", "type": "A", "values": ["10.99.0.77"],
                                   "ttl": 600, "owned": provider == "powerdns"}]
+    assert server.query(f"{name}.site.test") == ["10.99.0.77"]
 
 
 def test_rfc2136_listing_refused_without_axfr():
