@@ -14,10 +14,10 @@ options:
     description:
       - The DNS backend. Each has its own connection options, prefixed with its name.
       - V(powerdns) is PowerDNS Authoritative's HTTP API; V(rfc2136) is dynamic update (BIND, Knot, PowerDNS and others);
-        V(knot) is Knot DNS's control socket (zone transactions).
+        V(knot) is Knot DNS's control socket (zone transactions); V(technitium) is Technitium DNS Server's HTTP API.
     type: str
     required: true
-    choices: [powerdns, rfc2136, knot]
+    choices: [powerdns, rfc2136, knot, technitium]
   dns_timeout:
     description:
       - Seconds to wait for each answer from the DNS backend before the task fails.
@@ -90,4 +90,23 @@ options:
     default: /run/knot/knot.sock
 requirements:
   - libknot (C(pip install libknot), the version matching the installed Knot) for O(provider=knot)
+"""
+
+    TECHNITIUM = r"""
+options:
+  technitium_api_url:
+    description:
+      - Base URL of the Technitium web service. Falls back to E(TECHNITIUM_API_URL).
+    type: str
+    default: http://127.0.0.1:5380
+  technitium_token:
+    description:
+      - Technitium API token (create one with C(/api/user/createToken)). Sent in the POST form body, never in a URL.
+      - Falls back to E(TECHNITIUM_TOKEN). Never logged. Required with O(provider=technitium).
+    type: str
+  technitium_validate_certs:
+    description:
+      - Verify the TLS certificate of an C(https) O(technitium_api_url).
+    type: bool
+    default: true
 """

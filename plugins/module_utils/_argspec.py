@@ -20,6 +20,7 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import DnsBa
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.knot import KnotBackend, KnotSettings
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.powerdns import PowerDnsBackend, PowerDnsSettings
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.rfc2136 import ALGORITHMS, Rfc2136Backend, Rfc2136Settings
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.technitium import TechnitiumBackend, TechnitiumSettings
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import InvalidInputError
 from ansible_collections.ddi.kea_dns.plugins.module_utils._vault import DEFAULT_DB_PATH, DEFAULT_MOUNT, VaultClient, VaultSettings
 
@@ -111,7 +112,7 @@ def db_settings(options: t.Mapping[str, t.Any], on_secret: t.Callable[[str], Non
 def dns_argspec() -> dict:
     """Options shared by every DNS backend (doc fragment ``dns``)."""
     return {
-        "provider": {"type": "str", "required": True, "choices": ["powerdns", "rfc2136", "knot"]},
+        "provider": {"type": "str", "required": True, "choices": ["powerdns", "rfc2136", "knot", "technitium"]},
         "dns_timeout": {"type": "float", "default": 10.0},
     }
 
@@ -140,6 +141,14 @@ def dns_knot_argspec() -> dict:
     return {"knot_socket": {"type": "path", "default": "/run/knot/knot.sock", "fallback": _env("KNOT_SOCKET")}}
 
 
+def dns_technitium_argspec() -> dict:
+    return {
+        "technitium_api_url": {"type": "str", "default": "http://127.0.0.1:5380", "fallback": _env("TECHNITIUM_API_URL")},
+        "technitium_token": {"type": "str", "no_log": True, "fallback": _env("TECHNITIUM_TOKEN")},
+        "technitium_validate_certs": {"type": "bool", "default": True},
+    }
+
+
 def dns_backend(options: t.Mapping[str, t.Any]) -> DnsBackend:
     """The backend named by ``provider``, configured from its option group."""
     provider = options.get("provider")
@@ -156,4 +165,8 @@ def dns_backend(options: t.Mapping[str, t.Any]) -> DnsBackend:
             key_algorithm=options.get("rfc2136_key_algorithm") or "hmac-sha256", timeout=timeout))
     if provider == "knot":
         return KnotBackend(KnotSettings(socket=options.get("knot_socket") or "/run/knot/knot.sock", timeout=timeout))
-    raise InvalidInputError("provider", provider, "expected powerdns, rfc2136 or knot")
+    if provider == "technitium":
+        return TechnitiumBackend(TechnitiumSettings(
+            api_url=options.get("technitium_api_url") or "http://127.0.0.1:5380", token=options.get("technitium_token"),
+            timeout=timeout, validate_certs=options.get("technitium_validate_certs", True)))
+    raise InvalidInputError("provider", provider, "expected powerdns, rfc2136, knot or technitium")

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: dns_record
-short_description: Manage DNS records (A, AAAA, PTR, CNAME, TXT) on PowerDNS, Knot or any RFC 2136 server, one or many per task
+short_description: Manage DNS records (A, AAAA, PTR, CNAME, TXT) on PowerDNS, Knot, Technitium or any RFC 2136 server, one or many per task
 version_added: 0.1.0
 description:
   - Makes a DNS RRset (all records of one name and type) hold exactly the given values, or removes values or the RRset.
-  - O(records) applies many records in one task through the backend's batch primitive (one PowerDNS PATCH or one
-    RFC 2136 UPDATE message per zone), each of which the server applies atomically.
+  - O(records) applies many records in one task through the backend's batch primitive (one PowerDNS PATCH, one Knot
+    zone transaction or one RFC 2136 UPDATE message per zone), each of which the server applies atomically.
+    Technitium has no batch call; there the records are written one call at a time and a failure names what was applied.
   - O(ptr=true) also manages the PTR record of every A/AAAA value, in the reverse zone found by longest match
     on the server (or O(ptr_zone)).
   - Records written through a backend that stores owner metadata are marked as owned by the collection;
@@ -24,6 +25,7 @@ extends_documentation_fragment:
   - ddi.kea_dns.dns.POWERDNS
   - ddi.kea_dns.dns.RFC2136
   - ddi.kea_dns.dns.KNOT
+  - ddi.kea_dns.dns.TECHNITIUM
   - ddi.kea_dns.attributes
   - ddi.kea_dns.attributes.ACTIONGROUP_DNS
 options:
@@ -157,6 +159,7 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._argspec import (
     dns_knot_argspec,
     dns_powerdns_argspec,
     dns_rfc2136_argspec,
+    dns_technitium_argspec,
 )
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import RECORD_TYPES
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns_runner import apply_records
@@ -181,6 +184,7 @@ def main() -> None:
         **dns_powerdns_argspec(),
         **dns_rfc2136_argspec(),
         **dns_knot_argspec(),
+        **dns_technitium_argspec(),
     }
     module = AnsibleModule(
         argument_spec=argument_spec,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: dns_record_info
-short_description: List DNS records of a zone on PowerDNS, Knot or an RFC 2136 server
+short_description: List DNS records of a zone on PowerDNS, Knot, Technitium or an RFC 2136 server
 version_added: 0.1.0
 description:
   - Returns the RRsets of a zone, of one name, or of one name and type, in the shape M(ddi.kea_dns.dns_record) returns.
@@ -20,6 +20,7 @@ extends_documentation_fragment:
   - ddi.kea_dns.dns.POWERDNS
   - ddi.kea_dns.dns.RFC2136
   - ddi.kea_dns.dns.KNOT
+  - ddi.kea_dns.dns.TECHNITIUM
   - ddi.kea_dns.attributes.INFO_MODULE
   - ddi.kea_dns.attributes.ACTIONGROUP_DNS
 options:
@@ -89,6 +90,7 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._argspec import (
     dns_knot_argspec,
     dns_powerdns_argspec,
     dns_rfc2136_argspec,
+    dns_technitium_argspec,
 )
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import RECORD_TYPES
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns_runner import list_records
@@ -104,6 +106,7 @@ def main() -> None:
         **dns_powerdns_argspec(),
         **dns_rfc2136_argspec(),
         **dns_knot_argspec(),
+        **dns_technitium_argspec(),
     }
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     run(module, list_records)

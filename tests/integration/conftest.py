@@ -72,7 +72,16 @@ class DnsTarget:
     secret: str | None
 
 
-@pytest.fixture(params=["powerdns", "rfc2136-bind", "knot", "rfc2136-knot"])
+@pytest.fixture
+def technitium_emulator():
+    from tests.harness.technitium import TechnitiumEmulator  # pylint: disable=import-outside-toplevel
+
+    server = TechnitiumEmulator().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["powerdns", "rfc2136-bind", "knot", "rfc2136-knot", "technitium"])
 def dns_server(request):
     """Each backend against each real server it is tested with: (provider, target)."""
     if request.param == "powerdns":
@@ -85,7 +94,10 @@ def dns_server(request):
     elif request.param == "knot":
         server = request.getfixturevalue("knot_server")
         target = DnsTarget("knot", server.env(), server.query, None)
-    else:
+    elif request.param == "rfc2136-knot":
         server = request.getfixturevalue("knot_server")
         target = DnsTarget("rfc2136", server.rfc2136_env(), server.query, server.key_secret)
+    else:
+        server = request.getfixturevalue("technitium_emulator")
+        target = DnsTarget("technitium", server.env(), server.query, server.state.token)
     return target.provider, target

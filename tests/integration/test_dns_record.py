@@ -34,7 +34,7 @@ def test_check_apply_reapply_diff_ptr_absent(dns_server):
     assert again["changed"] is False and again["summary"]["unchanged"] == 2
     assert server.query(fqdn) == ["10.99.0.50"]
     assert server.query("50.0.99.10.in-addr.arpa", "PTR") == [fqdn]
-    if provider == "powerdns":
+    if provider in ("powerdns", "technitium"):
         assert all(c["owned"] for c in apply["changes"])
 
     run = run_tasks([
@@ -125,6 +125,9 @@ def test_unknown_zone_wrong_credentials_and_timeout(dns_server, tmp_path):
         if provider == "powerdns":
             wrong = {"powerdns_api_key": "wrong-key-1234"}
             silent_args = {"powerdns_api_url": f"http://127.0.0.1:{port}"}
+        elif provider == "technitium":
+            wrong = {"technitium_token": "wrong-key-1234"}
+            silent_args = {"technitium_api_url": f"http://127.0.0.1:{port}"}
         else:
             wrong = {"rfc2136_key_secret": "d3Jvbmcta2V5LTEyMzQ="}
             silent_args = {"rfc2136_port": port}
@@ -138,7 +141,7 @@ def test_unknown_zone_wrong_credentials_and_timeout(dns_server, tmp_path):
     silent.close()
     unknown_zone, bad_auth, timeout = run.results
     assert unknown_zone["failed"] and "nosuch.test" in unknown_zone["msg"], unknown_zone["msg"]
-    expected = {"powerdns": "API key", "rfc2136": "TSIG", "knot": "cannot connect"}[provider]
+    expected = {"powerdns": "API key", "rfc2136": "TSIG", "knot": "cannot connect", "technitium": "API token"}[provider]
     assert bad_auth["failed"] and expected in bad_auth["msg"], bad_auth["msg"]
     assert timeout["failed"] and "did not answer" in timeout["msg"] and "1.0 s" in timeout["msg"], timeout["msg"]
     assert "wrong-key-1234" not in run.output and "d3Jvbmcta2V5LTEyMzQ=" not in run.output
@@ -154,7 +157,7 @@ def test_info_by_name_and_axfr_refused(dns_server):
         {"ddi.kea_dns.dns_record_info": {"provider": provider, "zone": "site.test", "name": name}},
     ], env=server.env)
     assert run[1]["records"] == [{"zone": "site.test", "name": f"{name}.site.test", "type": "A", "values": ["10.99.0.77"],
-                                  "ttl": 600, "owned": provider == "powerdns"}]
+                                  "ttl": 600, "owned": provider in ("powerdns", "technitium")}]
     assert server.query(f"{name}.site.test") == ["10.99.0.77"]
 
 
@@ -167,3 +170,20 @@ def test_rfc2136_listing_refused_without_axfr():
         assert run[0]["failed"] and "refused the zone transfer (AXFR)" in run[0]["msg"], run[0]["msg"]
     finally:
         server.stop()
+
+
+def test_technitium_token_never_in_a_url_and_v14_servers(technitium_emulator):
+    from tests.harness.technitium import TechnitiumEmulator  # pylint: disable=import-outside-toplevel
+
+    name = unique("tok")
+    run = run_tasks([record("technitium", name=name, value="10.99.0.60", ptr=True),
+                     record("technitium", name=name, value="10.99.0.60", ptr=True, state="absent")], env=technitium_emulator.env())
+    assert run[0]["changed"] and run[1]["changed"]
+    assert technitium_emulator.state.urls and not [u for u in technitium_emulator.state.urls if technitium_emulator.state.token in u]
+    old = TechnitiumEmulator(version=14).start()
+    try:
+        run = run_tasks([record("technitium", name=name, value="10.99.0.61")], env=old.env())
+        assert run[0]["changed"] is True, run[0].get("msg")
+        assert old.query(f"{name}.site.test") == ["10.99.0.61"]
+    finally:
+        old.stop()

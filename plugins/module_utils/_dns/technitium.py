@@ -1,0 +1,167 @@
+# Copyright: ddi.kea_dns contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""PRIVATE to the collection: Technitium DNS Server through its HTTP API.
+
+The token always travels in the POST form body (never in a URL). Every answer is HTTP 200: the
+``status`` field says what happened. Technitium has no batch call, so changes are applied one call
+at a time; its add and delete are not idempotent ("record already exists", "no such record
+exists"), so every RRset is written from what was read: the first value replaces the RRset
+(``overwrite=true``), the others are appended. Deleting an A/AAAA also deletes its PTR on the
+server; a later delete of that PTR counts as already done. Ownership is the record comment.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from dataclasses import dataclass, field
+
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import (
+    OWNER_MARK,
+    RECORD_TYPES,
+    Change,
+    DnsBackend,
+    RRset,
+    RRsetKey,
+    Traits,
+)
+from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import (
+    AuthenticationError,
+    InvalidInputError,
+    KeaDnsError,
+    MissingLibraryError,
+    NotFoundError,
+    TransportError,
+)
+
+try:
+    import requests
+except ImportError:  # pragma: no cover - reported by TechnitiumBackend()
+    requests = None
+
+RDATA_KEY = {"A": "ipAddress", "AAAA": "ipAddress", "PTR": "ptrName", "CNAME": "cname", "TXT": "text"}
+ALREADY_ABSENT = "no such record exists"
+WHOLE_ZONE_READ = 10
+
+
+@dataclass(frozen=True)
+class TechnitiumSettings:
+    api_url: str = "http://127.0.0.1:5380"
+    token: str | None = field(default=None, repr=False)
+    timeout: float = 10.0
+    validate_certs: bool = True
+
+
+def _record_from_json(data: dict) -> tuple[RRsetKey, str, int, bool] | None:
+    rtype = data.get("type")
+    if rtype not in RECORD_TYPES or data.get("disabled"):
+        return None
+    value = str(data.get("rData", {}).get(RDATA_KEY[rtype], ""))
+    if rtype in ("PTR", "CNAME"):
+        value = value.rstrip(".").lower()
+    return RRsetKey(data["name"].rstrip(".").lower(), rtype), value, int(data.get("ttl", 0)), data.get("comments") == OWNER_MARK
+
+
+class TechnitiumBackend(DnsBackend):
+    traits = Traits(name="technitium", native_batch=False, ownership=True, can_list_zone=True)
+
+    def __init__(self, settings: TechnitiumSettings) -> None:
+        if requests is None:
+            raise MissingLibraryError("requests", "requests")
+        if not settings.token:
+            raise InvalidInputError("technitium_token", None, "the Technitium API token is required (option technitium_token or TECHNITIUM_TOKEN)")
+        self.settings = settings
+        self.where = f"Technitium at {settings.api_url}"
+        self._session = requests.Session()
+        self._session.verify = settings.validate_certs
+        self._zones: list[str] | None = None
+
+    def _call(self, path: str, what: str, **form: t.Any) -> dict:
+        form = {key: value for key, value in form.items() if value is not None}
+        form["token"] = self.settings.token
+        try:
+            response = self._session.post(f"{self.settings.api_url.rstrip('/')}/api/{path}", data=form, timeout=self.settings.timeout)
+        except requests.exceptions.Timeout:
+            raise TransportError(f"{self.where} did not answer within {self.settings.timeout} s ({what})") from None
+        except requests.exceptions.RequestException as exc:
+            raise TransportError(f"{self.where} is unreachable ({what}): {exc.__class__.__name__}") from None
+        try:
+            body = response.json()
+        except ValueError:
+            raise TransportError(f"{self.where} answered {what} with HTTP {response.status_code} and no JSON") from None
+        status = body.get("status")
+        if status == "ok":
+            return body.get("response") or {}
+        message = body.get("errorMessage", status)
+        if status in ("invalid-token", "2fa-required") or "Access was denied" in str(message):
+            raise AuthenticationError(f"{self.where} rejected the API token ({what}): {message}")
+        if "No such zone" in str(message):
+            raise NotFoundError(f"{self.where}: {what}: {message}")
+        raise KeaDnsError(f"{self.where} refused {what}: {message}")
+
+    def zones(self) -> list[str]:
+        if self._zones is None:
+            listed = self._call("zones/list", "listing zones").get("zones", [])
+            self._zones = [z["name"].lower() for z in listed if not z.get("internal") and z.get("type") in ("Primary", "Forwarder")]
+        return self._zones
+
+    def find_zone(self, name: str) -> str:
+        matches = [zone for zone in self.zones() if name == zone or name.endswith("." + zone)]
+        if not matches:
+            raise NotFoundError(f"no zone on {self.where} holds {name}")
+        return max(matches, key=len)
+
+    def _read(self, zone: str, domain: str, whole_zone: bool) -> list[RRset]:
+        records = self._call("zones/records/get", f"reading {domain}", domain=domain, zone=zone,
+                             listZone="true" if whole_zone else "false").get("records", [])
+        grouped: dict[RRsetKey, dict] = {}
+        for data in records:
+            parsed = _record_from_json(data)
+            if parsed is not None:
+                key, value, ttl, owned = parsed
+                entry = grouped.setdefault(key, {"values": [], "ttl": ttl, "owned": owned})
+                entry["values"].append(value)
+        return [RRset(zone, key, tuple(sorted(e["values"])), e["ttl"], owned=e["owned"]) for key, e in grouped.items()]
+
+    def get(self, zone: str, keys: t.Collection[RRsetKey]) -> dict[RRsetKey, RRset]:
+        wanted = set(keys)
+        if len(wanted) > WHOLE_ZONE_READ:
+            return {r.key: r for r in self._read(zone, zone, True) if r.key in wanted}
+        found = {}
+        for name in sorted({key.name for key in wanted}):
+            found.update({r.key: r for r in self._read(zone, name, False) if r.key in wanted})
+        return found
+
+    def list_zone(self, zone: str) -> list[RRset]:
+        return self._read(zone, zone, True)
+
+    def _delete(self, zone: str, key: RRsetKey, value: str | None) -> None:
+        try:
+            self._call("zones/records/delete", f"deleting {key.label()}", domain=key.name, zone=zone, type=key.type,
+                       value=None if key.type == "CNAME" else value)
+        except KeaDnsError as exc:
+            if ALREADY_ABSENT not in str(exc):  # e.g. a PTR the server removed with its A record
+                raise
+
+    def _write(self, zone: str, rrset: RRset) -> None:
+        for index, value in enumerate(rrset.values):
+            self._call("zones/records/add", f"writing {rrset.key.label()}", domain=rrset.key.name, zone=zone, type=rrset.key.type,
+                       ttl=rrset.ttl, value=value, overwrite="true" if index == 0 else "false",
+                       comments=OWNER_MARK if rrset.owned else None)
+
+    def apply(self, zone: str, changes: t.Sequence[Change]) -> None:
+        done: list[str] = []
+        for change in changes:
+            try:
+                if change.after is None:
+                    for value in change.before.values:  # type: ignore[union-attr]
+                        self._delete(zone, change.key, value)
+                else:
+                    self._write(zone, change.after)
+            except KeaDnsError as exc:
+                applied = f"; already applied in {zone}: {', '.join(done)}" if done else ""
+                raise exc.__class__(f"{exc}{applied}") from None
+            done.append(change.key.label())
+
+    def close(self) -> None:
+        self._session.close()
