@@ -17,7 +17,7 @@ import re
 import typing as t
 from dataclasses import dataclass, field
 
-from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import InvalidInputError
+from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import InvalidInputError, NotFoundError
 
 RECORD_TYPES = ("A", "AAAA", "PTR", "CNAME", "TXT")
 DEFAULT_TTL = 600
@@ -72,6 +72,23 @@ def parse_value(rtype: str, value: object, field: str = "value") -> str:
             raise InvalidInputError(field, value, "TXT values are up to 255 printable characters")
         return value
     raise InvalidInputError("type", rtype, f"expected one of {', '.join(RECORD_TYPES)}")
+
+
+def to_presentation(rtype: str, value: str) -> str:
+    """A canonical value -> DNS presentation text (names absolute with the dot, TXT quoted and escaped)."""
+    if rtype in ("PTR", "CNAME"):
+        return value + "."
+    if rtype == "TXT":
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return value
+
+
+def longest_zone(name: str, zones: t.Iterable[str], where: str) -> str:
+    """The zone among ``zones`` that holds ``name`` (longest match); NotFoundError when none does."""
+    matches = [zone for zone in zones if name == zone or name.endswith("." + zone)]
+    if not matches:
+        raise NotFoundError(f"no zone on {where} holds {name}")
+    return max(matches, key=len)
 
 
 def reverse_name(address: str) -> str:

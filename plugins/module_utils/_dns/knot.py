@@ -21,6 +21,8 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import (
     RRset,
     RRsetKey,
     Traits,
+    longest_zone,
+    to_presentation,
 )
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import (
     KeaDnsError,
@@ -42,14 +44,6 @@ WHOLE_ZONE_READ = 10  # more RRsets than this: read the zone once instead of one
 class KnotSettings:
     socket: str = "/run/knot/knot.sock"
     timeout: float = 10.0
-
-
-def _to_data(rtype: str, value: str) -> str:
-    if rtype in ("PTR", "CNAME"):
-        return value + "."
-    if rtype == "TXT":
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return value
 
 
 def _from_data(rtype: str, data: str) -> str:
@@ -109,10 +103,7 @@ class KnotBackend(DnsBackend):
 
     def find_zone(self, name: str) -> str:
         zones = [zone.rstrip(".").lower() for zone in self._do("listing zones", cmd="zone-status")]
-        matches = [zone for zone in zones if name == zone or name.endswith("." + zone)]
-        if not matches:
-            raise NotFoundError(f"no zone on the {self.where} holds {name}")
-        return max(matches, key=len)
+        return longest_zone(name, zones, f"the {self.where}")
 
     def _rrsets(self, zone: str, data: dict) -> list[RRset]:
         rrsets = []
@@ -155,7 +146,7 @@ class KnotBackend(DnsBackend):
                 if change.after is not None:
                     for value in change.after.values:
                         self._do(what, cmd="zone-set", zone=zone, owner=owner, ttl=str(change.after.ttl), rtype=change.key.type,
-                                 data=_to_data(change.key.type, value))
+                                 data=to_presentation(change.key.type, value))
             self._do(what, cmd="zone-commit", zone=zone)
         except KeaDnsError:
             # Report the original error; if the abort fails too, knotd drops the transaction with the connection.

@@ -20,6 +20,8 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import (
     RRset,
     RRsetKey,
     Traits,
+    longest_zone,
+    to_presentation,
 )
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import (
     AuthenticationError,
@@ -48,14 +50,6 @@ class PowerDnsSettings:
     validate_certs: bool = True
 
 
-def _to_content(rtype: str, value: str) -> str:
-    if rtype in ("PTR", "CNAME"):
-        return value + "."
-    if rtype == "TXT":
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return value
-
-
 def _from_content(rtype: str, content: str) -> str:
     if rtype in ("PTR", "CNAME"):
         return content.rstrip(".").lower()
@@ -78,7 +72,7 @@ def _rrset_to_json(change: Change) -> dict:
         return {"name": key.name + ".", "type": key.type, "changetype": "DELETE"}
     after = change.after
     body = {"name": key.name + ".", "type": key.type, "ttl": after.ttl, "changetype": "REPLACE",
-            "records": [{"content": _to_content(key.type, v), "disabled": False} for v in after.values]}
+            "records": [{"content": to_presentation(key.type, v), "disabled": False} for v in after.values]}
     if after.owned:
         body["comments"] = [{"content": OWNER_MARK, "account": OWNER_ACCOUNT}]
     return body
@@ -125,10 +119,7 @@ class PowerDnsBackend(DnsBackend):
         return self._zones
 
     def find_zone(self, name: str) -> str:
-        matches = [zone for zone in self.zones() if name == zone or name.endswith("." + zone)]
-        if not matches:
-            raise NotFoundError(f"no zone on PowerDNS at {self.settings.api_url} holds {name}")
-        return max(matches, key=len)
+        return longest_zone(name, self.zones(), f"PowerDNS at {self.settings.api_url}")
 
     def _zone_path(self, zone: str) -> str:
         return f"/zones/{zone}."

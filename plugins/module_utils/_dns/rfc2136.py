@@ -21,6 +21,7 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import (
     RRset,
     RRsetKey,
     Traits,
+    to_presentation,
 )
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import (
     AuthenticationError,
@@ -58,14 +59,6 @@ class Rfc2136Settings:
     key_secret: str | None = field(default=None, repr=False)
     key_algorithm: str = "hmac-sha256"
     timeout: float = 10.0
-
-
-def _to_text(rtype: str, value: str) -> str:
-    if rtype in ("PTR", "CNAME"):
-        return value + "."
-    if rtype == "TXT":
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return value
 
 
 def _from_rdata(rtype: str, rdata: t.Any) -> str:
@@ -177,6 +170,6 @@ class Rfc2136Backend(DnsBackend):
             update.delete(name, change.key.type)
             if change.after is not None:
                 for value in change.after.values:
-                    update.add(name, change.after.ttl, change.key.type, _to_text(change.key.type, value))
+                    update.add(name, change.after.ttl, change.key.type, to_presentation(change.key.type, value))
         what = f"the update of zone {zone} ({len(changes)} RRsets)"
         self._check(self._send(self._sign(update), what), what)

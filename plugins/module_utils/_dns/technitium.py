@@ -24,6 +24,7 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import (
     RRset,
     RRsetKey,
     Traits,
+    longest_zone,
 )
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import (
     AuthenticationError,
@@ -106,10 +107,7 @@ class TechnitiumBackend(DnsBackend):
         return self._zones
 
     def find_zone(self, name: str) -> str:
-        matches = [zone for zone in self.zones() if name == zone or name.endswith("." + zone)]
-        if not matches:
-            raise NotFoundError(f"no zone on {self.where} holds {name}")
-        return max(matches, key=len)
+        return longest_zone(name, self.zones(), self.where)
 
     def _read(self, zone: str, domain: str, whole_zone: bool) -> list[RRset]:
         records = self._call("zones/records/get", f"reading {domain}", domain=domain, zone=zone,

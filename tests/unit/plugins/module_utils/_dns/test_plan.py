@@ -10,10 +10,12 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import (
     RRsetKey,
     Traits,
     absolute_name,
+    longest_zone,
     parse_value,
+    to_presentation,
 )
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.plan import desired_from_params, plan_records
-from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import ConflictError, InvalidInputError
+from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import ConflictError, InvalidInputError, NotFoundError
 
 
 class ZonesOnly(DnsBackend):
@@ -84,3 +86,12 @@ def test_duplicate_and_missing_value():
         plan_records({}, want(value="10.0.0.1") + want(value="10.0.0.2"))
     with pytest.raises(InvalidInputError, match="needs value or values"):
         want()
+
+
+def test_presentation_text_and_longest_zone():
+    assert to_presentation("TXT", 'say "hi" \\ bye') == '"say \\"hi\\" \\\\ bye"'
+    assert to_presentation("CNAME", "target.site.test") == "target.site.test."
+    assert to_presentation("A", "10.0.0.1") == "10.0.0.1"
+    assert longest_zone("a.b.site.test", ["site.test", "b.site.test", "other.test"], "x") == "b.site.test"
+    with pytest.raises(NotFoundError, match="no zone on server-x holds a.nowhere"):
+        longest_zone("a.nowhere", ["site.test"], "server-x")
