@@ -110,10 +110,15 @@ def db_settings(options: t.Mapping[str, t.Any], on_secret: t.Callable[[str], Non
 
 
 def dns_argspec() -> dict:
-    """Options shared by every DNS backend (doc fragment ``dns``)."""
+    """Options of the DNS backends (doc fragment ``dns`` and its per-backend variants): provider, timeout, and
+    every backend's connection group, so that a new backend is added here once for all DNS modules."""
     return {
         "provider": {"type": "str", "required": True, "choices": ["powerdns", "rfc2136", "knot", "technitium"]},
         "dns_timeout": {"type": "float", "default": 10.0},
+        **dns_powerdns_argspec(),
+        **dns_rfc2136_argspec(),
+        **dns_knot_argspec(),
+        **dns_technitium_argspec(),
     }
 
 

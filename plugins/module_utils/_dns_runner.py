@@ -14,11 +14,9 @@ import typing as t
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._argspec import dns_backend
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import RRsetKey, parse_name
-from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.plan import by_zone, desired_from_params, diff, plan_records
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.plan import OPTION_NAMES, by_zone, desired_from_params, diff, plan_records
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import KeaDnsError
-
-RECORD_OPTIONS = ("zone", "name", "type", "value", "values", "ttl", "state", "ptr", "ptr_zone")
-ECHO_LIMIT = 100
+from ansible_collections.ddi.kea_dns.plugins.module_utils._module import summarise_long_list
 
 
 def apply_records(module: t.Any) -> dict:
@@ -29,12 +27,9 @@ def apply_records(module: t.Any) -> dict:
             defaults = {name: params.get(name) for name in ("zone", "type", "ttl", "state", "ptr", "ptr_zone")}
             desired = []
             for index, item in enumerate(params["records"]):
-                unknown = sorted(set(item) - set(RECORD_OPTIONS))
-                if unknown:
-                    raise KeaDnsError(f"records[{index}]: unknown option {unknown[0]!r}; the options are {', '.join(RECORD_OPTIONS)}")
                 desired.extend(desired_from_params(item, backend, f"records[{index}]", defaults))
         else:
-            desired = desired_from_params({name: params.get(name) for name in RECORD_OPTIONS}, backend)
+            desired = desired_from_params({name: params.get(name) for name in OPTION_NAMES}, backend)
         current = {}
         for zone, items in by_zone(desired).items():
             current.update(backend.get(zone, [item.key for item in items]))
@@ -58,8 +53,7 @@ def apply_records(module: t.Any) -> dict:
     }
     if module._diff:
         result["diff"] = diff(changes)
-    if params.get("records") is not None and len(params["records"]) > ECHO_LIMIT:
-        result["invocation"] = {"module_args": dict(params, records=f"<{len(params['records'])} records>")}
+    summarise_long_list(result, params, "records")
     return result
 
 

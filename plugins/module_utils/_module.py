@@ -17,3 +17,17 @@ def run(module: t.Any, action: t.Callable[[t.Any], dict]) -> None:
     except KeaDnsError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(**result)
+
+
+# Lists longer than this are summarised in the result's invocation instead of echoed back.
+ECHO_LIMIT = 100
+
+
+def summarise_long_list(result: dict, params: dict, option: str) -> None:
+    """Echo ``option`` as ``<N option>`` in the invocation when it holds more than ECHO_LIMIT items.
+
+    Echoing thousands of items costs megabytes of output and seconds of no_log masking.
+    """
+    items = params.get(option)
+    if items is not None and len(items) > ECHO_LIMIT:
+        result["invocation"] = {"module_args": dict(params, **{option: f"<{len(items)} {option}>"})}

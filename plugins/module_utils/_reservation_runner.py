@@ -24,10 +24,8 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import (
     parse_subnet_id,
     plan_reservations,
 )
+from ansible_collections.ddi.kea_dns.plugins.module_utils._module import summarise_long_list
 from ansible_collections.ddi.kea_dns.plugins.module_utils._naming import HostnameParser
-
-# Lists longer than this are summarised in the result's invocation instead of echoed.
-ECHO_LIMIT = 100
 
 
 def _settings(module: t.Any) -> t.Any:
@@ -67,8 +65,7 @@ def apply_reservations(module: t.Any) -> dict:
         result["reservation"] = found.to_dict() if found is not None and desired[0].present else {}
     else:
         result["changes"] = plan.changes()
-        if len(params["reservations"]) > ECHO_LIMIT:  # do not echo thousands of items back in the result
-            result["invocation"] = {"module_args": dict(params, reservations=f"<{len(params['reservations'])} reservations>")}
+        summarise_long_list(result, params, "reservations")
     return result
 
 

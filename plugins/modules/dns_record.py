@@ -154,13 +154,7 @@ summary:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ddi.kea_dns.plugins.module_utils._argspec import (
-    dns_argspec,
-    dns_knot_argspec,
-    dns_powerdns_argspec,
-    dns_rfc2136_argspec,
-    dns_technitium_argspec,
-)
+from ansible_collections.ddi.kea_dns.plugins.module_utils._argspec import dns_argspec
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import RECORD_TYPES
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns_runner import apply_records
 from ansible_collections.ddi.kea_dns.plugins.module_utils._module import run
@@ -181,10 +175,6 @@ def main() -> None:
         # Items are validated by the core (plugins/module_utils/_dns/plan.py), field by field with their index.
         "records": {"type": "list", "elements": "dict"},
         **dns_argspec(),
-        **dns_powerdns_argspec(),
-        **dns_rfc2136_argspec(),
-        **dns_knot_argspec(),
-        **dns_technitium_argspec(),
     }
     module = AnsibleModule(
         argument_spec=argument_spec,

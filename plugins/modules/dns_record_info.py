@@ -85,13 +85,7 @@ records:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ddi.kea_dns.plugins.module_utils._argspec import (
-    dns_argspec,
-    dns_knot_argspec,
-    dns_powerdns_argspec,
-    dns_rfc2136_argspec,
-    dns_technitium_argspec,
-)
+from ansible_collections.ddi.kea_dns.plugins.module_utils._argspec import dns_argspec
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import RECORD_TYPES
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns_runner import list_records
 from ansible_collections.ddi.kea_dns.plugins.module_utils._module import run
@@ -103,10 +97,6 @@ def main() -> None:
         "name": {"type": "str"},
         "type": {"type": "str", "choices": list(RECORD_TYPES)},
         **dns_argspec(),
-        **dns_powerdns_argspec(),
-        **dns_rfc2136_argspec(),
-        **dns_knot_argspec(),
-        **dns_technitium_argspec(),
     }
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     run(module, list_records)

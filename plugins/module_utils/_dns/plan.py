@@ -22,6 +22,8 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import (
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import ConflictError, InvalidInputError
 
 ON_EXISTING = ("replace", "keep", "fail")
+# Options of one record (module options and items of a records list).
+OPTION_NAMES = ("zone", "name", "type", "value", "values", "ttl", "state", "ptr", "ptr_zone")
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,9 @@ class DesiredRecord:
 def desired_from_params(params: t.Mapping, backend: DnsBackend, source: str = "record", defaults: t.Mapping | None = None) -> list[DesiredRecord]:
     """Validate one record given as options; returns it and, with ``ptr``, its PTR record."""
     defaults = defaults or {}
+    unknown = sorted(set(params) - set(OPTION_NAMES))
+    if unknown:
+        raise InvalidInputError(source, unknown[0], f"unknown option; the options are {', '.join(OPTION_NAMES)}")
 
     def pick(name: str) -> t.Any:
         value = params.get(name)

@@ -95,3 +95,8 @@ def test_presentation_text_and_longest_zone():
     assert longest_zone("a.b.site.test", ["site.test", "b.site.test", "other.test"], "x") == "b.site.test"
     with pytest.raises(NotFoundError, match="no zone on server-x holds a.nowhere"):
         longest_zone("a.nowhere", ["site.test"], "server-x")
+
+
+def test_unknown_item_option_names_the_item():
+    with pytest.raises(InvalidInputError, match=r"^records\[3\]: invalid value 'vlaue': unknown option"):
+        desired_from_params({"zone": "site.test", "name": "h1", "vlaue": "10.0.0.1"}, ZonesOnly(), "records[3]")
