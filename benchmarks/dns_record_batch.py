@@ -21,6 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchmarks.kea_reservation_apply import machine  # noqa: E402
 from tests.harness.ansible import ansible_env, tool  # noqa: E402
 from tests.harness.dns_servers import Bind, Knot, PowerDns  # noqa: E402
+from tests.harness.procs import launch  # noqa: E402
 
 
 def main() -> int:
@@ -31,7 +32,7 @@ def main() -> int:
     print(f"machine: {machine()}")
     print(f"{args.count} A records in one task; wall time of ansible-playbook, Ansible start-up included")
     for label, provider, server_class in (("powerdns", "powerdns", PowerDns), ("knot", "knot", Knot), ("rfc2136-bind", "rfc2136", Bind)):
-        server = server_class().start()
+        server = launch(server_class())
         try:
             with tempfile.TemporaryDirectory() as work:
                 for round_number in range(1, args.rounds + 1):

@@ -60,9 +60,3 @@ class OpenBao(ServerProcess):
         role_id = client.auth.approle.read_role_id(role_name=name)["data"]["role_id"]
         secret_id = client.auth.approle.generate_secret_id(role_name=name)["data"]["secret_id"]
         return role_id, secret_id
-
-    def __enter__(self) -> OpenBao:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()

@@ -13,7 +13,7 @@ import tempfile
 
 import psycopg2
 
-from .procs import free_port, run, stop_pid
+from .procs import free_port, launch, run, stop_pid
 
 PG_BIN_GLOB = "/usr/lib/postgresql/*/bin"
 
@@ -103,7 +103,7 @@ class PgCluster:
         shutil.rmtree(self.base, ignore_errors=True)
 
     def __enter__(self) -> PgCluster:
-        return self.start()
+        return launch(self)
 
     def __exit__(self, *exc) -> None:
         self.stop()

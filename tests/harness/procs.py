@@ -60,6 +60,15 @@ def run(cmd: list[str], check: bool = True, timeout: float | None = None) -> sub
     return subprocess.run(cmd, check=check, capture_output=True, text=True, timeout=timeout)
 
 
+def launch(server):
+    """``server.start()``; if starting fails, ``server.stop()`` first, so nothing half-started is left behind."""
+    try:
+        return server.start()
+    except BaseException:
+        server.stop()
+        raise
+
+
 class ServerProcess:
     """A server in the foreground with its own temporary directory; stop() ends it by PID and removes the directory."""
 
@@ -77,3 +86,9 @@ class ServerProcess:
             self.proc.wait(timeout=10)
             self.proc = None
         shutil.rmtree(self.base, ignore_errors=True)
+
+    def __enter__(self):
+        return launch(self)
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

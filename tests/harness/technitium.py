@@ -234,7 +234,8 @@ class TechnitiumEmulator:
         return self
 
     def stop(self) -> None:
-        self.httpd.shutdown()
+        if self._thread.is_alive():  # shutdown() waits for serve_forever(), which only runs once started
+            self.httpd.shutdown()
         self.httpd.server_close()
 
     def env(self) -> dict[str, str]:

@@ -12,11 +12,12 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspa
 
 from tests.harness.openbao import OpenBao  # noqa: E402
 from tests.harness.postgres import PgCluster  # noqa: E402
+from tests.harness.procs import launch  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def pg_cluster():
-    cluster = PgCluster().start()
+    cluster = launch(PgCluster())
     yield cluster
     cluster.stop()
 
@@ -30,7 +31,7 @@ def kea_db(pg_cluster):
 
 @pytest.fixture(scope="session")
 def openbao():
-    server = OpenBao().start()
+    server = launch(OpenBao())
     yield server
     server.stop()
 
@@ -39,7 +40,7 @@ def openbao():
 def powerdns_server():
     from tests.harness.dns_servers import PowerDns  # pylint: disable=import-outside-toplevel
 
-    server = PowerDns().start()
+    server = launch(PowerDns())
     yield server
     server.stop()
 
@@ -48,7 +49,7 @@ def powerdns_server():
 def bind_server():
     from tests.harness.dns_servers import Bind  # pylint: disable=import-outside-toplevel
 
-    server = Bind().start()
+    server = launch(Bind())
     yield server
     server.stop()
 
@@ -57,7 +58,7 @@ def bind_server():
 def knot_server():
     from tests.harness.dns_servers import Knot  # pylint: disable=import-outside-toplevel
 
-    server = Knot().start()
+    server = launch(Knot())
     yield server
     server.stop()
 
@@ -76,7 +77,7 @@ class DnsTarget:
 def technitium_emulator():
     from tests.harness.technitium import TechnitiumEmulator  # pylint: disable=import-outside-toplevel
 
-    server = TechnitiumEmulator().start()
+    server = launch(TechnitiumEmulator())
     yield server
     server.stop()
 

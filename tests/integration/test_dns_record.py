@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 from tests.harness.ansible import run_tasks
+from tests.harness.procs import launch
 
 
 def record(provider: str, **args) -> dict:
@@ -164,7 +165,7 @@ def test_info_by_name_and_axfr_refused(dns_server):
 def test_rfc2136_listing_refused_without_axfr():
     from tests.harness.dns_servers import Bind  # pylint: disable=import-outside-toplevel
 
-    server = Bind(allow_transfer=False).start()
+    server = launch(Bind(allow_transfer=False))
     try:
         run = run_tasks([{"ddi.kea_dns.dns_record_info": {"provider": "rfc2136", "zone": "site.test"}}], env=server.env())
         assert run[0]["failed"] and "refused the zone transfer (AXFR)" in run[0]["msg"], run[0]["msg"]
@@ -180,7 +181,7 @@ def test_technitium_token_never_in_a_url_and_v14_servers(technitium_emulator):
                      record("technitium", name=name, value="10.99.0.60", ptr=True, state="absent")], env=technitium_emulator.env())
     assert run[0]["changed"] and run[1]["changed"]
     assert technitium_emulator.state.urls and not [u for u in technitium_emulator.state.urls if technitium_emulator.state.token in u]
-    old = TechnitiumEmulator(version=14).start()
+    old = launch(TechnitiumEmulator(version=14))
     try:
         run = run_tasks([record("technitium", name=name, value="10.99.0.61")], env=old.env())
         assert run[0]["changed"] is True, run[0].get("msg")
