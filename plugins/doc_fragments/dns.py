@@ -14,15 +14,34 @@ options:
     description:
       - The DNS backend. Each has its own connection options, prefixed with its name.
       - V(powerdns) is PowerDNS Authoritative's HTTP API; V(rfc2136) is dynamic update (BIND, Knot, PowerDNS and others);
-        V(knot) is Knot DNS's control socket (zone transactions); V(technitium) is Technitium DNS Server's HTTP API.
+        V(knot) is Knot DNS's control socket (zone transactions); V(technitium) is Technitium DNS Server's HTTP API;
+        V(solidserver) is EfficientIP SOLIDserver through the SOLIDserverRest library.
     type: str
     required: true
-    choices: [powerdns, rfc2136, knot, technitium]
+    choices: [powerdns, rfc2136, knot, technitium, solidserver]
   dns_timeout:
     description:
       - Seconds to wait for each answer from the DNS backend before the task fails.
     type: float
     default: 10.0
+  dns_vault_path:
+    description:
+      - With O(use_vault), the path of the KV version 2 secret (in O(vault_mount)) that holds the backend's credentials.
+        They override the options they stand for.
+      - The keys are C(username) and C(password) for V(solidserver), C(api_key) for V(powerdns), C(token) for
+        V(technitium), C(key_secret) and optionally C(key_name) for V(rfc2136). V(knot) has no credentials.
+    type: str
+    default: teams/core-infrastructure/server/baremetal_dns
+  dns_owner_txt:
+    description:
+      - For backends that keep no owner metadata with records (V(rfc2136), V(knot)), also keep a TXT record
+        C(_kea-dns.<name>) holding C(managed-by ddi.kea_dns <TYPE>) for every RRset this collection writes, changed
+        in the same atomic call as the records. Records then read back with C(owned=true), and later prune and
+        reconcile touch only those.
+      - The marker records are not counted in the C(summary) of M(ddi.kea_dns.dns_record) or shown in its diff.
+      - Ignored by backends with native owner metadata (V(powerdns), V(technitium), V(solidserver)).
+    type: bool
+    default: false
 """
 
     POWERDNS = r"""
@@ -109,4 +128,75 @@ options:
       - Verify the TLS certificate of an C(https) O(technitium_api_url).
     type: bool
     default: true
+"""
+
+    SOLIDSERVER = r"""
+options:
+  solidserver_host:
+    description:
+      - Host name or IPv4 address of the SOLIDserver management appliance, with an optional V(:port). The API is
+        always HTTPS. Falls back to E(SOLIDSERVER_HOST). Required with O(provider=solidserver).
+    type: str
+  solidserver_username:
+    description:
+      - SOLIDserver API user. Falls back to E(SOLIDSERVER_USERNAME); with O(use_vault), the secret's C(username).
+    type: str
+  solidserver_password:
+    description:
+      - Password of O(solidserver_username). Falls back to E(SOLIDSERVER_PASSWORD); with O(use_vault), the
+        secret's C(password). Never logged.
+    type: str
+  solidserver_auth_method:
+    description:
+      - V(native) sends the credentials in SOLIDserver's C(X-IPM-Username)/C(X-IPM-Password) headers;
+        V(basicauth) uses HTTP basic authentication.
+    type: str
+    default: native
+    choices: [native, basicauth]
+  solidserver_scope:
+    description:
+      - Which DNS server of O(solidserver_scope_servers) the records go to, as the in-house tool's C(--dns-scope).
+        Falls back to E(SOLIDSERVER_SCOPE). Ignored when O(solidserver_dns_server) is set.
+    type: str
+    default: internal
+    choices: [internal, external]
+  solidserver_scope_servers:
+    description:
+      - The SOLIDserver DNS server name (C(dns_name)) of each scope.
+    type: dict
+    default:
+      internal: dns-internal-smart.site.com
+      external: dns-primary.site.com
+  solidserver_dns_server:
+    description:
+      - The SOLIDserver DNS server name (C(dns_name)) to write to, instead of the one of O(solidserver_scope).
+        Falls back to E(SOLIDSERVER_DNS_SERVER).
+    type: str
+  solidserver_validate_certs:
+    description:
+      - Verify the appliance's TLS certificate, against O(solidserver_ca_cert) or else the system's CA bundle
+        (E(REQUESTS_CA_BUNDLE) is honoured). SOLIDserverRest's own default is not to verify; this collection's is.
+    type: bool
+    default: true
+  solidserver_ca_cert:
+    description:
+      - PEM file of the CA (or self-signed certificate) that signed the appliance's certificate.
+        Falls back to E(SOLIDSERVER_CA_CERT).
+    type: path
+  solidserver_max_parallel:
+    description:
+      - SOLIDserver has no batch call and stores one row per record value, so a batch is one call per value,
+        made by up to this many parallel requests. V(1) makes one call at a time.
+    type: int
+    default: 8
+  solidserver_rate_limit:
+    description:
+      - Calls per minute allowed by SOLIDserverRest's client-side rate limiter. V(0) turns that limiter off
+        (by default it sleeps before every call), leaving O(solidserver_max_parallel) and the appliance's own
+        HTTP 429 answers, which the library honours after their C(Retry-After), to limit the load.
+    type: int
+    default: 0
+requirements:
+  - SOLIDserverRest 2.14 or later (C(pip install SOLIDserverRest)) for O(provider=solidserver); 2.12 cannot be
+    imported on Python older than 3.12.
 """

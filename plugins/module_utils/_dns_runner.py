@@ -5,23 +5,23 @@
 
 Plan, then apply: read the RRsets the task names (grouped by zone), compute the changes with the
 same code in check mode and in real mode, then apply each zone's changes with the backend's batch
-primitive. When a later zone fails, the error says which zones were already applied.
+primitive. When a batch fails part-way, the error lists the changes already applied (``applied``).
 """
 
 from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.ddi.kea_dns.plugins.module_utils._argspec import dns_backend
-from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import RRsetKey, parse_name
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import Change, RRsetKey, parse_name
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.plan import OPTION_NAMES, by_zone, desired_from_params, diff, plan_records
-from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import KeaDnsError
+from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import KeaDnsError, PartiallyAppliedError
 from ansible_collections.ddi.kea_dns.plugins.module_utils._module import summarise_long_list
+from ansible_collections.ddi.kea_dns.plugins.module_utils._settings import dns_backend
 
 
 def apply_records(module: t.Any) -> dict:
     params = module.params
-    backend = dns_backend(params)
+    backend = dns_backend(params, on_secret=module.no_log_values.add)
     try:
         if params.get("records") is not None:
             defaults = {name: params.get(name) for name in ("zone", "type", "ttl", "state", "ptr", "ptr_zone")}
@@ -34,22 +34,16 @@ def apply_records(module: t.Any) -> dict:
         for zone, items in by_zone(desired).items():
             current.update(backend.get(zone, [item.key for item in items]))
         changes, unchanged = plan_records(current, desired, params["on_existing"], owned=backend.traits.ownership)
-        applied: list[str] = []
         if changes and not module.check_mode:
-            for zone, zone_changes in by_zone(changes).items():
-                try:
-                    backend.apply(zone, zone_changes)
-                except KeaDnsError as exc:
-                    done = f"; zones already applied: {', '.join(applied)}" if applied else "; nothing was applied"
-                    raise exc.__class__(f"{exc}{done}") from None
-                applied.append(zone)
+            _apply_by_zone(backend, changes)
     finally:
         backend.close()
+    actions = [c.action for c in changes]
     result: dict = {
         "changed": bool(changes),
-        "summary": {"created": sum(1 for c in changes if c.before is None), "deleted": sum(1 for c in changes if c.after is None),
-                    "updated": sum(1 for c in changes if c.before is not None and c.after is not None), "unchanged": unchanged},
-        "changes": [dict((c.after or c.before).to_dict(), action=_action(c)) for c in changes],  # type: ignore[union-attr]
+        "summary": {"created": actions.count("create"), "deleted": actions.count("delete"), "updated": actions.count("update"),
+                    "unchanged": unchanged},
+        "changes": [dict((c.after or c.before).to_dict(), action=c.action) for c in changes],  # type: ignore[union-attr]
     }
     if module._diff:
         result["diff"] = diff(changes)
@@ -57,13 +51,22 @@ def apply_records(module: t.Any) -> dict:
     return result
 
 
-def _action(change: t.Any) -> str:
-    return "create" if change.before is None else "delete" if change.after is None else "update"
+def _apply_by_zone(backend: t.Any, changes: t.Sequence[Change]) -> None:
+    """Each zone's changes in one backend call; a failure lists every change already applied."""
+    applied: list[str] = []
+    for zone_changes in by_zone(changes).values():
+        try:
+            backend.apply(zone_changes[0].zone, zone_changes)
+        except PartiallyAppliedError as exc:
+            raise PartiallyAppliedError(exc.cause, applied + exc.applied) from None
+        except KeaDnsError as exc:
+            raise PartiallyAppliedError(exc, applied) from None
+        applied.extend(change.label() for change in zone_changes)
 
 
 def list_records(module: t.Any) -> dict:
     params = module.params
-    backend = dns_backend(params)
+    backend = dns_backend(params, on_secret=module.no_log_values.add)
     try:
         zone = parse_name(params["zone"], "zone")
         if params.get("name"):

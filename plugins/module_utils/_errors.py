@@ -42,6 +42,26 @@ class TransportError(KeaDnsError):
     """A server could not be reached or did not answer in time."""
 
 
+class PartiallyAppliedError(KeaDnsError):
+    """A batch failed after part of it was applied (the backend has no atomic batch, or a later zone failed).
+
+    ``applied`` lists every write that was done, in the form ``create|update|delete <name> <type> ...``;
+    modules return it next to the message.
+    """
+
+    SHOWN = 10
+
+    def __init__(self, cause: KeaDnsError, applied: list[str]) -> None:
+        self.cause = cause
+        self.applied = list(applied)
+        if not applied:
+            done = "nothing was applied"
+        else:
+            shown = ", ".join(applied[: self.SHOWN]) + (f" and {len(applied) - self.SHOWN} more" if len(applied) > self.SHOWN else "")
+            done = f"{len(applied)} change(s) were applied before the failure (result key 'applied'): {shown}"
+        super().__init__(f"{cause}; {done}")
+
+
 class MissingLibraryError(KeaDnsError):
     """A Python library the collection needs is not installed where the code runs."""
 

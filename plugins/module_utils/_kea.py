@@ -118,7 +118,7 @@ def parse_hostname(value: object, field_name: str = "hostname") -> str:
             raise InvalidInputError(field_name, value, "empty label (leading, trailing or double dot)")
         if len(label) > 63:
             raise InvalidInputError(field_name, value, f"label {label[:20]!r}... is {len(label)} characters, longer than 63")
-        if not LABEL_RE.match(label):
+        if not LABEL_RE.fullmatch(label):
             raise InvalidInputError(field_name, value, f"label {label!r} may hold only letters, digits and inner hyphens (RFC 1123)")
     return name
 

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import KeaDnsError
+from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import KeaDnsError, PartiallyAppliedError
 
 
 def run(module: t.Any, action: t.Callable[[t.Any], dict]) -> None:
     """Run ``action(module)`` and exit; every core error fails the task with its one-line message."""
     try:
         result = action(module)
+    except PartiallyAppliedError as exc:
+        module.fail_json(msg=str(exc), changed=bool(exc.applied), applied=exc.applied)
     except KeaDnsError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(**result)

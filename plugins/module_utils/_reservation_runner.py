@@ -13,7 +13,6 @@ from __future__ import annotations
 import typing as t
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils import _kea_hosts as hosts
-from ansible_collections.ddi.kea_dns.plugins.module_utils._argspec import db_settings
 from ansible_collections.ddi.kea_dns.plugins.module_utils._db import transaction
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import (
     OPTION_NAMES,
@@ -26,6 +25,7 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import (
 )
 from ansible_collections.ddi.kea_dns.plugins.module_utils._module import summarise_long_list
 from ansible_collections.ddi.kea_dns.plugins.module_utils._naming import HostnameParser
+from ansible_collections.ddi.kea_dns.plugins.module_utils._settings import db_settings
 
 
 def _settings(module: t.Any) -> t.Any:

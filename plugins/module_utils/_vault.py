@@ -90,7 +90,8 @@ class VaultClient:
         else:
             raise InvalidInputError("vault_auth_method", settings.auth_method, "expected token or approle")
 
-    def read(self, path: str, keys: t.Sequence[str] = ("username", "password")) -> dict[str, str]:
+    def read(self, path: str, keys: t.Sequence[str] = ("username", "password"), optional: t.Sequence[str] = ()) -> dict[str, str]:
+        """``keys`` (each required) and those of ``optional`` the secret holds."""
         what = f"reading mount {self.settings.mount!r} path {path!r}"
         response = self._call(what, self._client.secrets.kv.v2.read_secret_version,
                               path=path, mount_point=self.settings.mount, raise_on_deleted_version=True)
@@ -98,7 +99,7 @@ class VaultClient:
         missing = [key for key in keys if key not in data]
         if missing:
             raise NotFoundError(f"Vault secret {self.settings.mount}/{path} has no key {', '.join(repr(k) for k in missing)}")
-        return {key: str(data[key]) for key in keys}
+        return {key: str(data[key]) for key in [*keys, *optional] if key in data}
 
     def renew(self) -> None:
         """Renew the current token (for long-running consumers)."""

@@ -26,6 +26,8 @@ extends_documentation_fragment:
   - ddi.kea_dns.dns.RFC2136
   - ddi.kea_dns.dns.KNOT
   - ddi.kea_dns.dns.TECHNITIUM
+  - ddi.kea_dns.dns.SOLIDSERVER
+  - ddi.kea_dns.vault
   - ddi.kea_dns.attributes
   - ddi.kea_dns.attributes.ACTIONGROUP_DNS
 options:
@@ -88,8 +90,10 @@ options:
       - Each item is a dictionary with the keys C(zone), C(name), C(type), C(value), C(values), C(ttl), C(state), C(ptr) and
         C(ptr_zone), which mean what the task options of the same name mean; C(zone), C(type), C(ttl), C(state), C(ptr) and
         C(ptr_zone) default to the task's options.
-      - All items are validated and read before anything is written. Each zone's changes are applied in one atomic call;
-        if a later zone fails, the error names the zones already applied.
+      - All items are validated and read before anything is written. Each zone's changes are applied through the
+        backend's batch primitive, in one atomic call where the backend has one (PowerDNS, RFC 2136, Knot); SOLIDserver
+        gets bounded parallel calls (O(solidserver_max_parallel)) and Technitium sequential calls.
+      - If a batch fails part-way, the task fails with the changes already applied in RV(applied).
     type: list
     elements: dict
 notes:
@@ -127,6 +131,27 @@ EXAMPLES = r"""
       - {name: us3-cab11-ru01-idrac, value: 10.99.0.61}
       - {name: us3-cab11-ru02-ilo, value: 10.99.0.62}
 
+- name: BMC records on SOLIDserver's internal DNS server, credentials from Vault (secret baremetal_dns)
+  ddi.kea_dns.dns_record:
+    provider: solidserver
+    solidserver_host: 172.30.16.141
+    solidserver_scope: internal
+    solidserver_ca_cert: /etc/pki/tls/certs/solidserver-ca.pem
+    use_vault: true
+    zone: site.com
+    records:
+      - {name: us3-cab10-ru15-ilo, value: 172.30.19.43}
+      - {name: us3-cab10-ru20-idrac, value: 172.30.19.101}
+
+- name: RFC 2136 records with TXT ownership markers (_kea-dns.<name>)
+  ddi.kea_dns.dns_record:
+    provider: rfc2136
+    rfc2136_key_name: tsig1
+    dns_owner_txt: true
+    zone: site.test
+    name: us3-cab10-ru21-idrac
+    value: 10.99.0.51
+
 - name: Remove a record and its PTR
   ddi.kea_dns.dns_record:
     provider: powerdns
@@ -150,11 +175,18 @@ summary:
   returned: always
   type: dict
   sample: {created: 1, updated: 0, deleted: 0, unchanged: 0}
+applied:
+  description:
+    - When a batch failed part-way, every change already written, as C(<action> <name> <type>) (per value on SOLIDserver).
+  returned: failure after part of a batch was written
+  type: list
+  elements: str
+  sample: [create us3-cab11-ru01-idrac.site.test A 10.99.0.61]
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ddi.kea_dns.plugins.module_utils._argspec import dns_argspec
+from ansible_collections.ddi.kea_dns.plugins.module_utils._argspec import dns_argspec, vault_argspec
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import RECORD_TYPES
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns_runner import apply_records
 from ansible_collections.ddi.kea_dns.plugins.module_utils._module import run
@@ -175,6 +207,7 @@ def main() -> None:
         # Items are validated by the core (plugins/module_utils/_dns/plan.py), field by field with their index.
         "records": {"type": "list", "elements": "dict"},
         **dns_argspec(),
+        **vault_argspec(),
     }
     module = AnsibleModule(
         argument_spec=argument_spec,

@@ -21,6 +21,8 @@ extends_documentation_fragment:
   - ddi.kea_dns.dns.RFC2136
   - ddi.kea_dns.dns.KNOT
   - ddi.kea_dns.dns.TECHNITIUM
+  - ddi.kea_dns.dns.SOLIDSERVER
+  - ddi.kea_dns.vault
   - ddi.kea_dns.attributes.INFO_MODULE
   - ddi.kea_dns.attributes.ACTIONGROUP_DNS
 options:
@@ -85,7 +87,7 @@ records:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ddi.kea_dns.plugins.module_utils._argspec import dns_argspec
+from ansible_collections.ddi.kea_dns.plugins.module_utils._argspec import dns_argspec, vault_argspec
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import RECORD_TYPES
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns_runner import list_records
 from ansible_collections.ddi.kea_dns.plugins.module_utils._module import run
@@ -97,6 +99,7 @@ def main() -> None:
         "name": {"type": "str"},
         "type": {"type": "str", "choices": list(RECORD_TYPES)},
         **dns_argspec(),
+        **vault_argspec(),
     }
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     run(module, list_records)

@@ -94,6 +94,14 @@ class PgCluster:
         return {"KEA_DB_HOST": "127.0.0.1", "KEA_DB_PORT": str(self.port), "KEA_DB_NAME": self.kea_db,
                 "KEA_DB_USER": self.kea_user, "KEA_DB_PASSWORD": self.kea_password}
 
+    def admin_env(self) -> dict[str, str]:
+        """The superuser through the private Unix socket (trust), as the collection's options see it."""
+        return {"KEA_DB_HOST": self.sock, "KEA_DB_PORT": str(self.port), "KEA_DB_NAME": self.kea_db, "KEA_DB_USER": "postgres"}
+
+    def connect_as(self, user: str, password: str | None, dbname: str | None = None):
+        """A TCP connection with password authentication, as a remote client would make it."""
+        return psycopg2.connect(host="127.0.0.1", port=self.port, user=user, password=password, dbname=dbname or self.kea_db)
+
     def stop(self) -> None:
         if self.pid is not None:
             with contextlib.suppress(subprocess.SubprocessError):

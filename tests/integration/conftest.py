@@ -82,7 +82,16 @@ def technitium_emulator():
     server.stop()
 
 
-@pytest.fixture(params=["powerdns", "rfc2136-bind", "knot", "rfc2136-knot", "technitium"])
+@pytest.fixture
+def solidserver_emulator():
+    from tests.harness.solidserver import SolidServerEmulator  # pylint: disable=import-outside-toplevel
+
+    server = launch(SolidServerEmulator())
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["powerdns", "rfc2136-bind", "knot", "rfc2136-knot", "technitium", "solidserver"])
 def dns_server(request):
     """Each backend against each real server it is tested with: (provider, target)."""
     if request.param == "powerdns":
@@ -98,7 +107,10 @@ def dns_server(request):
     elif request.param == "rfc2136-knot":
         server = request.getfixturevalue("knot_server")
         target = DnsTarget("rfc2136", server.rfc2136_env(), server.query, server.key_secret)
-    else:
+    elif request.param == "technitium":
         server = request.getfixturevalue("technitium_emulator")
         target = DnsTarget("technitium", server.env(), server.query, server.state.token)
+    else:
+        server = request.getfixturevalue("solidserver_emulator")
+        target = DnsTarget("solidserver", server.env(), server.query, server.password)
     return target.provider, target

@@ -11,7 +11,7 @@ import yaml
 
 from tests.harness.ansible import REPO_ROOT, ansible_env, tool
 
-MODULES = ["dns_record", "dns_record_info", "kea_reservation", "kea_reservation_info"]
+MODULES = sorted(f[:-3] for f in os.listdir(os.path.join(REPO_ROOT, "plugins", "modules")) if f.endswith(".py"))
 
 
 def test_build_install_offline_and_ansible_doc(tmp_path):

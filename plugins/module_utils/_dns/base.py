@@ -39,7 +39,7 @@ def parse_name(value: object, field: str = "name") -> str:
             raise InvalidInputError(field, value, "empty label (double dot)")
         if len(label) > 63:
             raise InvalidInputError(field, value, f"label {label[:20]!r}... is longer than 63 characters")
-        if not DNS_LABEL_RE.match(label):
+        if not DNS_LABEL_RE.fullmatch(label):
             raise InvalidInputError(field, value, f"label {label!r} may hold only letters, digits, hyphens and underscores")
     return name
 
@@ -134,6 +134,13 @@ class Change:
     @property
     def zone(self) -> str:
         return (self.after or self.before).zone  # type: ignore[union-attr]
+
+    @property
+    def action(self) -> str:
+        return "create" if self.before is None else "delete" if self.after is None else "update"
+
+    def label(self) -> str:
+        return f"{self.action} {self.key.label()}"
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,10 @@
 """PRIVATE to the collection: RFC 2136 dynamic update (BIND, Knot, PowerDNS, ...) with dnspython.
 
 TSIG (hmac-sha256 by default) over TCP. A batch is one UPDATE message per zone, which the server
-applies atomically. Reads are queries to the same server; listing a zone is an AXFR with the same
-key, and a server that refuses AXFR makes listing (prune, reconcile) fail with a clear message.
-No ownership metadata: the protocol has none.
+applies atomically. Reads are queries to the same server, or one AXFR for a batch of AXFR_READ_MIN
+RRsets or more when the server allows it; listing a zone is an AXFR with the same key, and a server
+that refuses AXFR makes listing (prune, reconcile) fail with a clear message. No ownership metadata:
+the protocol has none (``owner_txt.py`` adds TXT markers on request).
 """
 
 from __future__ import annotations
@@ -48,6 +49,13 @@ try:
 except ImportError:  # pragma: no cover - reported by Rfc2136Backend()
     dns = None
 
+AXFR_READ_MIN = 50  # a batch touching this many RRsets is read with one AXFR (when allowed) instead of one query each
+
+
+class TransferRefusedError(KeaDnsError):
+    """The server refused the zone transfer (AXFR)."""
+
+
 ALGORITHMS = ("hmac-sha256", "hmac-sha384", "hmac-sha512", "hmac-sha224", "hmac-sha1", "hmac-md5")
 
 
@@ -88,6 +96,7 @@ class Rfc2136Backend(DnsBackend):
             except (ValueError, TypeError, dns.exception.DNSException):
                 raise InvalidInputError("rfc2136_key_secret", "(hidden)", "not a valid base64 TSIG secret") from None
         self._algorithm = dns.name.from_text(settings.key_algorithm)
+        self._axfr_allowed: bool | None = None  # learnt on the first large read
 
     def _sign(self, message: t.Any) -> t.Any:
         if self._keyring is not None:
@@ -128,6 +137,15 @@ class Rfc2136Backend(DnsBackend):
         raise NotFoundError(f"{self.where} holds no zone for {name}")
 
     def get(self, zone: str, keys: t.Collection[RRsetKey]) -> dict[RRsetKey, RRset]:
+        """One query per RRset; for a large batch, one AXFR instead when the server allows it."""
+        if len(keys) >= AXFR_READ_MIN and self._axfr_allowed is not False:
+            try:
+                listed = self.list_zone(zone)
+                self._axfr_allowed = True
+                wanted = set(keys)
+                return {r.key: r for r in listed if r.key in wanted}
+            except TransferRefusedError:
+                self._axfr_allowed = False
         found = {}
         for key in keys:
             query = self._sign(dns.message.make_query(key.name + ".", key.type))
@@ -146,8 +164,8 @@ class Rfc2136Backend(DnsBackend):
                                   lifetime=self.settings.timeout * 6,
                                   query=self._sign(dns.message.make_query(zone + ".", dns.rdatatype.AXFR)))
         except dns.xfr.TransferError as exc:
-            raise KeaDnsError(f"{self.where} refused the zone transfer (AXFR) of {zone} ({exc}); listing the zone (prune, reconcile) "
-                              "needs AXFR allowed for the TSIG key") from None
+            raise TransferRefusedError(f"{self.where} refused the zone transfer (AXFR) of {zone} ({exc}); listing the zone "
+                                       "(prune, reconcile) needs AXFR allowed for the TSIG key") from None
         except dns.exception.Timeout:
             raise TransportError(f"{self.where} did not answer the zone transfer of {zone} within {self.settings.timeout} s") from None
         except (OSError, EOFError, dns.exception.DNSException) as exc:

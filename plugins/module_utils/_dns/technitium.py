@@ -32,6 +32,7 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import (
     KeaDnsError,
     MissingLibraryError,
     NotFoundError,
+    PartiallyAppliedError,
     TransportError,
 )
 
@@ -157,9 +158,8 @@ class TechnitiumBackend(DnsBackend):
                 else:
                     self._write(zone, change.after)
             except KeaDnsError as exc:
-                applied = f"; already applied in {zone}: {', '.join(done)}" if done else ""
-                raise exc.__class__(f"{exc}{applied}") from None
-            done.append(change.key.label())
+                raise PartiallyAppliedError(exc, done) from None
+            done.append(change.label())
 
     def close(self) -> None:
         self._session.close()

@@ -69,7 +69,7 @@ def test_good_hostnames(name):
     assert parse_hostname(name) == name.lower()
 
 
-@pytest.mark.parametrize("name", ["-bad", "bad-", "a b", "a'b", "a" * 64, "a..b", "a.", ".".join(["a" * 63] * 4), "under_score"])
+@pytest.mark.parametrize("name", ["-bad", "bad-", "a b", "a'b", "a" * 64, "a..b", "a.", ".".join(["a" * 63] * 4), "under_score", "bmc\n", "bmc\n.site"])
 def test_bad_hostnames(name):
     with pytest.raises(InvalidInputError, match="^hostname: invalid value"):
         parse_hostname(name)

@@ -11,6 +11,7 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import (
     Traits,
     absolute_name,
     longest_zone,
+    parse_name,
     parse_value,
     to_presentation,
 )
@@ -100,3 +101,9 @@ def test_presentation_text_and_longest_zone():
 def test_unknown_item_option_names_the_item():
     with pytest.raises(InvalidInputError, match=r"^records\[3\]: invalid value 'vlaue': unknown option"):
         desired_from_params({"zone": "site.test", "name": "h1", "vlaue": "10.0.0.1"}, ZonesOnly(), "records[3]")
+
+
+@pytest.mark.parametrize("name", ["bmc\n.site.test", "bmc.site.test\n", "bmc'.site.test", "bmc .site.test"])
+def test_names_with_line_breaks_quotes_or_spaces_are_refused(name):
+    with pytest.raises(InvalidInputError, match="^name: invalid value"):
+        parse_name(name)

@@ -1,0 +1,366 @@
+# Copyright: ddi.kea_dns contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""PRIVATE to the collection: EfficientIP SOLIDserver through SOLIDserverRest (>= 2.14, legacy /rest API).
+
+SOLIDserver stores one row (``rr_id``) per record value and has no batch call, so a batch is many
+calls: they run on a pool of at most ``max_parallel`` threads sharing one connection pool. Deletes go
+first, then creates and updates. A failure stops the calls not yet started; the error lists what was
+already applied (the batch cannot be atomic).
+
+The library interpolates WHERE values without escaping, so every value put in a WHERE filter here
+is checked by ``_literal`` first (names are already LDH-checked by ``base.parse_name``); record
+values never go into a WHERE filter. AAAA values are written in expanded form, as SOLIDserver stores
+them. PTR records use raw calls (the library's record classes do not know PTR), and so do all other
+types, which also saves the library's per-record re-reads. Ownership is the class parameter
+``managed-by=ddi.kea_dns``.
+
+The library's own ``connect()`` ignores a CA file and sleeps before every call (a client-side token
+bucket of 200 calls per minute), so ``connect`` here builds the session from the library's public
+pieces: CA file or verify flag, the rate limit the user chose (none by default), a pool sized to
+``max_parallel``. A local "rate limit" refusal is waited out; a server's HTTP 429 is retried by the
+library after its Retry-After.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import math
+import os
+import re
+import threading
+import time
+import typing as t
+import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import (
+    RECORD_TYPES,
+    Change,
+    DnsBackend,
+    RRset,
+    RRsetKey,
+    Traits,
+    longest_zone,
+    parse_name,
+)
+from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import (
+    AuthenticationError,
+    InvalidInputError,
+    KeaDnsError,
+    MissingLibraryError,
+    NotFoundError,
+    PartiallyAppliedError,
+    TransportError,
+)
+
+try:
+    import requests.adapters
+    import requests.utils
+    from SOLIDserverRest import adv
+    from SOLIDserverRest.Exception import SDSAuthError, SDSEmptyError, SDSError, SDSRequestError, SDSServiceError
+    from SOLIDserverRest.SOLIDserverRest import SOLIDserverRest
+except (ImportError, SyntaxError):  # pragma: no cover - reported by SolidServerBackend(); 2.12 is a SyntaxError on 3.11
+    adv = None
+
+DEFAULT_SCOPE_SERVERS = {"internal": "dns-internal-smart.site.com", "external": "dns-primary.site.com"}
+OWNER_PARAMETER = ("managed-by", "ddi.kea_dns")
+PAGE = 1000
+FEW_NAMES = 10  # up to this many names are read one by one; more read the whole zone
+HOST_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?$")
+SAFE_LITERAL_RE = re.compile(r"^[A-Za-z0-9_.:-]*$")
+ALREADY_EXISTS_RE = re.compile(r"already exist", re.IGNORECASE)
+GONE_RE = re.compile(r"not (?:be )?found|does not exist|no such", re.IGNORECASE)
+LOCAL_LIMIT_WAIT = 120.0
+
+
+@dataclass(frozen=True)
+class SolidServerSettings:
+    host: str | None = None
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    auth_method: str = "native"
+    dns_server: str = DEFAULT_SCOPE_SERVERS["internal"]
+    validate_certs: bool = True
+    ca_cert: str | None = None
+    timeout: float = 10.0
+    max_parallel: int = 8
+    rate_limit: int = 0  # calls per minute for the library's client-side limiter; 0 turns it off
+
+
+def _literal(value: object, what: str) -> str:
+    """A value safe inside ``col='value'`` of a SOLIDserver WHERE filter (which the library does not escape)."""
+    text = str(value)
+    if not SAFE_LITERAL_RE.fullmatch(text):
+        raise InvalidInputError(what, value, "may hold only letters, digits, '.', '-', '_' and ':' (it goes into a SOLIDserver WHERE filter)")
+    return text
+
+
+def _where(**conditions: object) -> str:
+    return " and ".join(f"{column}='{_literal(value, column)}'" for column, value in conditions.items())
+
+
+def _wire_value(rtype: str, value: str) -> str:
+    return ipaddress.IPv6Address(value).exploded if rtype == "AAAA" else value
+
+
+def _owned(class_parameters: str) -> bool:
+    return OWNER_PARAMETER in urllib.parse.parse_qsl(class_parameters or "")
+
+
+@dataclass(frozen=True)
+class _Row:
+    rr_id: str
+    key: RRsetKey
+    value: str
+    ttl: int
+    owned: bool
+
+
+def _row(data: dict) -> _Row | None:
+    rtype = str(data.get("rr_type", "")).upper()
+    if rtype not in RECORD_TYPES:
+        return None
+    value = str(data.get("value1", ""))
+    if rtype in ("A", "AAAA"):
+        with contextlib.suppress(ValueError):  # else shown as stored; it never equals a desired value, so a task replaces it
+            value = str(ipaddress.ip_address(value))
+    elif rtype in ("PTR", "CNAME"):
+        value = value.rstrip(".").lower()
+    name = str(data.get("rr_full_name") or data.get("rr_full_name_utf", "")).rstrip(".").lower()
+    return _Row(str(data["rr_id"]), RRsetKey(name, rtype), value, int(data.get("ttl") or 0), _owned(data.get("rr_class_parameters", "")))
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One write: ``service`` with ``params``; ``label`` is what the error and the applied list show."""
+
+    service: str
+    params: dict
+    label: str
+    tolerate: re.Pattern | None = None  # an error text that means "already done"
+
+
+class SolidServerBackend(DnsBackend):
+    traits = Traits(name="solidserver", native_batch=False, ownership=True, can_list_zone=True)
+
+    def __init__(self, settings: SolidServerSettings) -> None:
+        if adv is None:
+            raise MissingLibraryError("SOLIDserverRest (2.14 or later)", "SOLIDserverRest")
+        if not settings.host or not HOST_RE.fullmatch(settings.host):
+            raise InvalidInputError("solidserver_host", settings.host, "expected a host name or IPv4 address, with an optional :port")
+        if not settings.username or not settings.password:
+            raise InvalidInputError("solidserver_username", settings.username,
+                                    "SOLIDserver user name and password are required (options solidserver_username/solidserver_password, "
+                                    "SOLIDSERVER_USERNAME/SOLIDSERVER_PASSWORD, or use_vault)")
+        if settings.max_parallel < 1:
+            raise InvalidInputError("solidserver_max_parallel", settings.max_parallel, "at least 1")
+        self.settings = settings
+        self.server = parse_name(settings.dns_server, "solidserver_dns_server")
+        self.where = f"SOLIDserver {settings.host} (DNS server {self.server})"
+        self._timeout = max(1, math.ceil(settings.timeout))  # the library takes whole seconds
+        self._limit_lock = threading.Lock()
+        self._sds = self._connect()
+        self._dns_id = self._server_id()
+        self._zones: list[str] | None = None
+        self._ids: dict[RRsetKey, dict[str, str]] = {}  # value -> rr_id of each RRset read
+
+    def _connect(self) -> t.Any:
+        settings = self.settings
+        sds = adv.SDS(user=settings.username, pwd=settings.password)
+        sds.sds_ip = settings.host  # host[:port]; the library's own setter takes neither a port nor an unresolved name
+        rest = SOLIDserverRest(settings.host)
+        if settings.auth_method == "basicauth":
+            rest.use_basicauth_sds(settings.username, settings.password)
+        else:
+            rest.use_native_sds(settings.username, settings.password)
+        if settings.ca_cert and settings.validate_certs:
+            self._guard("loading the CA file", rest.set_certificate_file, settings.ca_cert)
+        else:
+            rest.set_ssl_verify(bool(settings.validate_certs))
+        # The environment (proxies, REQUESTS_CA_BUNDLE) is read once here instead of on every call, which cost
+        # about a third of the client's CPU time per call in a large batch.
+        rest.proxies = requests.utils.get_environ_proxies(f"https://{settings.host}/") or None
+        if rest.ssl_verify is True:
+            rest.ssl_verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        rest.session.trust_env = False
+        if settings.rate_limit > 0:
+            rest.set_rate_limit(settings.rate_limit, 60)
+        else:
+            rest.set_rate_limit(10**9, 1)
+        adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=settings.max_parallel)
+        rest.session.mount("https://", adapter)
+        sds.sds = rest
+        sds.timeout = self._timeout
+        sds.auth_method = settings.auth_method
+        self._sds = sds
+        # The library's get_version() waits 10 s whatever the timeout; the same call is made here with ours.
+        members = self._query("member_list", {"WHERE": "member_is_me=1"}, "logging in")
+        sds.version = members[0].get("member_version", "ukn") if members else "ukn"
+        return sds
+
+    def _guard(self, what: str, function: t.Callable, *args: t.Any) -> t.Any:
+        """Call the library; its exceptions (and the KeyError/IndexError its callers can raise) become ours."""
+        waited = 0.0
+        while True:
+            try:
+                return function(*args)
+            except SDSAuthError:
+                raise AuthenticationError(f"{self.where} rejected the credentials of user {self.settings.username!r} ({what})") from None
+            except SDSEmptyError:
+                return []
+            except SDSRequestError as exc:
+                text = str(exc.message)
+                if "timed out" in text.lower():
+                    raise TransportError(f"{self.where} did not answer within {self._timeout} s ({what})") from None
+                if "SSL" in text or "certificate" in text.lower():
+                    raise TransportError(f"{self.where}: TLS certificate check failed ({what}); set solidserver_ca_cert "
+                                         "or solidserver_validate_certs") from None
+                raise TransportError(f"{self.where} is unreachable ({what}): {text.splitlines()[0][:200]}") from None
+            except SDSServiceError as exc:
+                if "rate limit" not in str(exc) or waited >= LOCAL_LIMIT_WAIT:
+                    raise KeaDnsError(f"{self.where}: {what}: {exc}") from None
+                pause = 60.0 / max(self.settings.rate_limit, 1)
+                time.sleep(pause)  # the client-side bucket (solidserver_rate_limit) is empty: wait for a token
+                waited += pause
+            except SDSError as exc:
+                raise KeaDnsError(f"{self.where}: {what}: {exc}") from None
+            except (KeyError, IndexError, TypeError, ValueError) as exc:
+                raise TransportError(f"{self.where} gave an unexpected answer ({what}): {exc.__class__.__name__}") from None
+
+    def _query(self, service: str, params: dict, what: str) -> list[dict]:
+        answer = self._guard(what, self._sds.query, service, params, False, self._timeout)
+        if isinstance(answer, dict) and answer.get("errmsg"):
+            raise KeaDnsError(f"{self.where} refused {what}: {answer['errmsg']} (errno {answer.get('errno', '?')})")
+        if answer is None:
+            raise TransportError(f"{self.where} gave no JSON answer ({what})")
+        return answer if isinstance(answer, list) else [answer]
+
+    def _list(self, service: str, where: str, what: str) -> list[dict]:
+        rows: list[dict] = []
+        while True:
+            page = self._query(service, {"WHERE": where, "limit": PAGE, "offset": len(rows)}, what)
+            rows.extend(page)
+            if len(page) < PAGE:
+                return rows
+
+    def _server_id(self) -> str:
+        rows = self._list("dns_server_list", _where(dns_name=self.server), f"looking up DNS server {self.server}")
+        if not rows:
+            raise NotFoundError(f"{self.where}: no DNS server named {self.server} (check solidserver_scope / solidserver_dns_server)")
+        return _literal(rows[0]["dns_id"], "dns_id")
+
+    def zones(self) -> list[str]:
+        if self._zones is None:
+            rows = self._list("dns_zone_list", _where(dns_id=self._dns_id), "listing zones")
+            self._zones = sorted({str(r["dnszone_name"]).rstrip(".").lower() for r in rows if r.get("dnszone_type", "master") == "master"})
+        return self._zones
+
+    def find_zone(self, name: str) -> str:
+        return longest_zone(name, self.zones(), self.where)
+
+    def _check_zone(self, zone: str) -> None:
+        if zone not in self.zones():
+            raise NotFoundError(f"{self.where}: zone {zone} does not exist (or is not a primary zone)")
+
+    def _rrsets(self, zone: str, rows: t.Iterable[dict]) -> list[RRset]:
+        grouped: dict[RRsetKey, list[_Row]] = {}
+        for data in rows:
+            row = _row(data)
+            if row is not None:
+                grouped.setdefault(row.key, []).append(row)
+        result = []
+        for key, members in grouped.items():
+            self._ids[key] = {row.value: row.rr_id for row in members}
+            result.append(RRset(zone, key, tuple(sorted({row.value for row in members})), members[0].ttl,
+                                owned=all(row.owned for row in members)))
+        return result
+
+    def get(self, zone: str, keys: t.Collection[RRsetKey]) -> dict[RRsetKey, RRset]:
+        self._check_zone(zone)
+        wanted = set(keys)
+        names = sorted({key.name for key in wanted})
+        if len(names) > FEW_NAMES:
+            rows = self._list("dns_rr_list", _where(dns_id=self._dns_id, dnszone_name=zone), f"listing zone {zone}")
+        else:
+            rows = [row for found in self._parallel(lambda name: self._list(
+                "dns_rr_list", _where(rr_full_name=name, dns_id=self._dns_id, dnszone_name=zone), f"reading {name}"), names)
+                for row in found]
+        return {r.key: r for r in self._rrsets(zone, rows) if r.key in wanted}
+
+    def list_zone(self, zone: str) -> list[RRset]:
+        self._check_zone(zone)
+        return self._rrsets(zone, self._list("dns_rr_list", _where(dns_id=self._dns_id, dnszone_name=zone), f"listing zone {zone}"))
+
+    def _parallel(self, function: t.Callable[[t.Any], t.Any], items: t.Sequence) -> list:
+        if len(items) <= 1 or self.settings.max_parallel == 1:
+            return [function(item) for item in items]
+        with ThreadPoolExecutor(max_workers=min(self.settings.max_parallel, len(items))) as pool:
+            return list(pool.map(function, items))
+
+    def _calls(self, zone: str, change: Change) -> tuple[list[_Call], list[_Call]]:
+        """(deletes, writes) for one change, from the rows read by get()."""
+        key = change.key
+        ids = dict(self._ids.get(key, {}))
+        after = change.after
+        wanted = set(after.values) if after else set()
+        deletes = [_Call("dns_rr_delete", {"rr_id": rr_id}, f"delete {key.label()} {value}", GONE_RE)
+                   for value, rr_id in sorted(ids.items()) if value not in wanted]
+        writes = []
+        if after is not None:
+            extra = {"rr_class_parameters": urllib.parse.urlencode([OWNER_PARAMETER])} if after.owned else {}
+            before = change.before
+            for value in after.values:
+                wire = {"rr_ttl": str(after.ttl), "value1": _wire_value(key.type, value), **extra}
+                if value not in ids:
+                    writes.append(_Call("dns_rr_create", {"rr_name": key.name, "rr_type": key.type, "dns_id": self._dns_id,
+                                                          "dnszone_name": zone, **wire},
+                                        f"create {key.label()} {value}", ALREADY_EXISTS_RE if key.type == "PTR" else None))
+                elif before is None or before.ttl != after.ttl or before.owned != after.owned:
+                    writes.append(_Call("dns_rr_update", {"rr_id": ids[value], **wire}, f"update {key.label()} {value}"))
+        return deletes, writes
+
+    def _run(self, calls: t.Sequence[_Call], applied: list[str]) -> None:
+        failures: list[tuple[_Call, KeaDnsError]] = []
+        stop = threading.Event()
+        lock = threading.Lock()
+
+        def one(call: _Call) -> None:
+            if stop.is_set():
+                return
+            try:
+                self._query(call.service, call.params, call.label)
+            except KeaDnsError as exc:
+                if not (call.tolerate and call.tolerate.search(str(exc))):
+                    stop.set()
+                    with lock:
+                        failures.append((call, exc))
+                    return
+            with lock:
+                applied.append(call.label)
+
+        self._parallel(one, calls)
+        if failures:
+            call, exc = failures[0]
+            more = f" ({len(failures) - 1} more calls failed)" if len(failures) > 1 else ""
+            raise PartiallyAppliedError(exc.__class__(f"{exc}{more}"), applied)
+
+    def apply(self, zone: str, changes: t.Sequence[Change]) -> None:
+        self._check_zone(zone)
+        deletes: list[_Call] = []
+        writes: list[_Call] = []
+        for change in changes:
+            change_deletes, change_writes = self._calls(zone, change)
+            deletes.extend(change_deletes)
+            writes.extend(change_writes)
+        applied: list[str] = []
+        self._run(deletes, applied)  # first, so that a name can change type (CNAME <-> A) in one batch
+        self._run(writes, applied)
+        for change in changes:
+            self._ids.pop(change.key, None)
+
+    def close(self) -> None:
+        if self._sds is not None and self._sds.sds is not None and self._sds.sds.session is not None:
+            self._sds.sds.session.close()
