@@ -1,0 +1,86 @@
+# Copyright: ddi.kea_dns contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""PRIVATE to the collection: working the outbox that schema.py's triggers fill.
+
+A consumer claims pending rows in its transaction (``FOR UPDATE SKIP LOCKED``, so two consumers never take the
+same row), takes the advisory locks of every name the rows touch (sorted, so two consumers cannot deadlock),
+re-reads the current reservations of those names, applies them to DNS, and marks the rows done in the same
+transaction. Nothing is marked before the DNS backend accepted the change; a failure rolls the claim back and the
+rows stay pending. Because the current rows are re-read under the locks, the last consumer to touch a name always
+writes its newest state, whatever order the rows were claimed in.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import typing as t
+from dataclasses import dataclass
+
+from ansible_collections.ddi.kea_dns.plugins.module_utils._sync.schema import IDENTIFIER_RE
+
+LOCK_NAMESPACE = "ddi.kea_dns:"
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    operation: str
+    old: dict | None
+    new: dict | None
+    created_at: datetime.datetime
+
+    def hostnames(self) -> set[str]:
+        return {str(r["hostname"]).lower() for r in (self.old, self.new) if r and r.get("hostname")}
+
+    def addresses(self) -> set[int]:
+        return {int(r["ipv4_address"]) for r in (self.old, self.new) if r and r.get("ipv4_address") is not None}
+
+
+def _table(schema: str) -> str:
+    if not IDENTIFIER_RE.fullmatch(schema):
+        raise ValueError(f"not an SQL identifier: {schema!r}")
+    return f"{schema}.outbox"
+
+
+def claim(cursor: t.Any, schema: str, limit: int) -> list[OutboxRow]:
+    cursor.execute(f"SELECT id, operation, old_row, new_row, created_at FROM {_table(schema)} "  # noqa: S608 - checked identifier
+                   "WHERE status = 'pending' ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED", (limit,))
+    return [OutboxRow(*row) for row in cursor.fetchall()]
+
+
+def finish(cursor: t.Any, schema: str, done: t.Sequence[int], skipped: t.Mapping[int, str]) -> None:
+    """Mark rows done, or skipped with their reason, in the claiming transaction."""
+    if done:
+        cursor.execute(f"UPDATE {_table(schema)} SET status = 'done', processed_at = clock_timestamp(), "  # noqa: S608
+                       "attempts = attempts + 1 WHERE id = ANY(%s)", (list(done),))
+    for row_id, reason in skipped.items():
+        cursor.execute(f"UPDATE {_table(schema)} SET status = 'skipped', processed_at = clock_timestamp(), "  # noqa: S608
+                       "attempts = attempts + 1, last_error = %s WHERE id = %s", (reason[:1000], row_id))
+
+
+def pending(cursor: t.Any, schema: str) -> int:
+    table = _table(schema)
+    cursor.execute(f"SELECT count(*) FROM {table} WHERE status = 'pending'")  # noqa: S608
+    return int(cursor.fetchone()[0])
+
+
+def purge(cursor: t.Any, schema: str, older_than: datetime.timedelta) -> int:
+    """Delete done and skipped rows older than ``older_than``; returns how many."""
+    cursor.execute(f"DELETE FROM {_table(schema)} WHERE status <> 'pending' AND processed_at < clock_timestamp() - %s",  # noqa: S608
+                   (older_than,))
+    return cursor.rowcount
+
+
+def lock_key(text: str) -> int:
+    """A stable signed 64-bit advisory lock key for a name or an address."""
+    return int.from_bytes(hashlib.sha256((LOCK_NAMESPACE + text).encode()).digest()[:8], "big", signed=True)
+
+
+def lock(cursor: t.Any, names: t.Iterable[str]) -> None:
+    """Transaction-scoped advisory locks on ``names``, taken in one sorted order (so consumers cannot deadlock)."""
+    keys = sorted({lock_key(name) for name in names})
+    if keys:
+        # A plain scan of unnest() returns the array in order, so the locks are taken in that order.
+        cursor.execute("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(%s::bigint[]) AS k", (keys,))
