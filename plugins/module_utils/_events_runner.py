@@ -30,7 +30,6 @@ def apply_events_schema(module: t.Any) -> dict:
                 schema.set_password(cursor, settings.listener_role, password)
             after = schema.state(cursor, settings)
         else:
-            cursor.connection.rollback()
             after = _expected(settings, present)
     result: dict = {"changed": bool(statements) or set_password, "state": after, "password_changed": set_password,
                     "statements": len(statements)}

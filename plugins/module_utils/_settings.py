@@ -77,10 +77,11 @@ PROVIDERS = ["powerdns", "rfc2136", "knot", "technitium", "solidserver"]
 # overrides. Knot's control socket has no credentials.
 DNS_VAULT_KEYS = {
     "powerdns": {"api_key": "powerdns_api_key"},
-    "rfc2136": {"key_name": "rfc2136_key_name", "key_secret": "rfc2136_key_secret"},
+    "rfc2136": {"key_secret": "rfc2136_key_secret"},
     "technitium": {"token": "technitium_token"},
     "solidserver": {"username": "solidserver_username", "password": "solidserver_password"},
 }
+DNS_VAULT_OPTIONAL_KEYS = {"rfc2136": {"key_name": "rfc2136_key_name"}}  # used when the secret has them
 DNS_SECRETS = ("powerdns_api_key", "rfc2136_key_secret", "technitium_token", "solidserver_password")
 
 
@@ -134,10 +135,9 @@ def _dns_credentials(options: t.Mapping[str, t.Any], on_secret: t.Callable[[str]
     if options.get("use_vault"):
         if provider not in DNS_VAULT_KEYS:
             raise InvalidInputError("use_vault", True, f"the {provider} backend has no credentials to read from Vault")
-        keys = DNS_VAULT_KEYS[provider]
-        required = [key for key in keys if key != "key_name"]
-        secret = VaultClient(vault_settings(options)).read(options.get("dns_vault_path") or DEFAULT_DNS_PATH, required,
-                                                           optional=[key for key in keys if key not in required])
+        keys = {**DNS_VAULT_KEYS[provider], **DNS_VAULT_OPTIONAL_KEYS.get(provider, {})}
+        secret = VaultClient(vault_settings(options)).read(options.get("dns_vault_path") or DEFAULT_DNS_PATH, list(DNS_VAULT_KEYS[provider]),
+                                                           optional=list(DNS_VAULT_OPTIONAL_KEYS.get(provider, {})))
         options.update({keys[key]: value for key, value in secret.items()})
     for name in DNS_SECRETS:
         if options.get(name) and on_secret is not None:

@@ -231,3 +231,14 @@ def test_owner_txt_markers_where_the_backend_keeps_no_metadata(dns_server):
     assert server.query(f"_kea-dns.{fqdn}", "TXT") == [] and server.query(fqdn) == []
     run_tasks([record(provider, name=reverse, zone="99.10.in-addr.arpa", type="PTR", state="absent", dns_owner_txt=True)], env=server.env)
     assert server.query(f"_kea-dns.{reverse}", "TXT") == []
+
+
+def test_rfc2136_tsig_key_from_vault(bind_server, openbao):
+    openbao.put("teams/core-infrastructure/server/baremetal_dns", {"key_secret": bind_server.key_secret, "key_name": bind_server.key_name})
+    env = dict(bind_server.env(), RFC2136_KEY_SECRET="d3Jvbmcta2V5LTEyMzQ=", RFC2136_KEY_NAME="wrong-key", VAULT_ADDR=openbao.addr,
+               VAULT_TOKEN=openbao.token_with_policy("tsig-read", 'path "secrets/data/teams/*" { capabilities = ["read"] }'))
+    name = unique("vault-tsig")
+    run = run_tasks([record("rfc2136", name=name, value="10.99.0.90", use_vault=True)], env=env, args=["-vvv"])
+    assert run[0]["changed"] is True, run[0].get("msg")
+    assert bind_server.query(f"{name}.site.test") == ["10.99.0.90"]
+    assert bind_server.key_secret not in run.output
