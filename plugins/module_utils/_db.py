@@ -75,7 +75,10 @@ def connect(settings: DbSettings, readonly: bool = False) -> t.Any:
         "sslmode": settings.sslmode,
         "connect_timeout": settings.connect_timeout,
         "application_name": settings.application_name,
-        "keepalives": 1,
+        "keepalives": 1,  # TCP keepalives: a dead server or network is noticed in about a minute
+        "keepalives_idle": 30,
+        "keepalives_interval": 10,
+        "keepalives_count": 3,
     }
     if settings.password:
         kwargs["password"] = settings.password

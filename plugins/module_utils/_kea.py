@@ -157,7 +157,7 @@ def parse_user_context(value: object, field_name: str = "user_context") -> dict:
     return value
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class ReservationKey:
     """Kea's identity of a DHCPv4 reservation (unique index key_dhcp4_identifier_subnet_id)."""
 
@@ -169,7 +169,7 @@ class ReservationKey:
         return f"subnet {self.subnet_id} {IDENTIFIER_TYPE_NAMES[self.identifier_type]} {format_identifier(self.identifier)}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Reservation:
     """One DHCPv4 host reservation, in canonical Python types."""
 

@@ -105,6 +105,17 @@ def select_reservations(
     return [r for r in reservations if r.managed] if managed_only else reservations
 
 
+def select_reservations_touching(cursor: t.Any, hostnames: t.Collection[str], addresses: t.Collection[str]) -> list[Reservation]:
+    """DHCPv4 reservations whose hostname (case-insensitive) or IPv4 address is one of those given."""
+    if not hostnames and not addresses:
+        return []
+    cursor.execute(
+        f"SELECT {COLUMNS} FROM hosts WHERE dhcp4_subnet_id IS NOT NULL "
+        "AND (lower(hostname) = ANY(%s) OR ipv4_address = ANY(%s)) ORDER BY host_id",
+        (sorted({h.lower() for h in hostnames}), sorted({ipv4_to_int(a) for a in addresses})))
+    return [row_to_reservation(row) for row in cursor.fetchall()]
+
+
 def lock_for_write(cursor: t.Any) -> None:
     cursor.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_ID,))
 

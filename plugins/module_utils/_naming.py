@@ -23,6 +23,9 @@ DEFAULT_PATTERN = (
     r"-(?P<bmc_type>(?:" + "|".join(BMC_TYPES) + r")[0-9]*)$"
 )
 
+# Ansible group names: letters, digits and underscores, not starting with a digit.
+GROUP_INVALID_RE = re.compile(r"[^A-Za-z0-9_]")
+
 REQUIRED_GROUPS = ("site", "cabinet")
 OPTIONAL_GROUPS = ("rack_unit", "bmc_type")
 
@@ -38,6 +41,19 @@ class Location:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def groups(self) -> dict[str, str]:
+        """The inventory groups of this BMC: site (``us3``), site-cabinet (``us3_cab10``), BMC type (``idrac``)."""
+        found = {"site": group_name(self.site), "cabinet": group_name(self.site, self.cabinet)}
+        if self.bmc_type:
+            found["bmc_type"] = group_name(self.bmc_type)
+        return found
+
+
+def group_name(*parts: str) -> str:
+    """Parts joined with underscores, made a valid Ansible group name."""
+    name = GROUP_INVALID_RE.sub("_", "_".join(parts))
+    return "_" + name if name[:1].isdigit() else name
 
 
 class HostnameParser:

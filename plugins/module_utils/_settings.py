@@ -15,12 +15,7 @@ import typing as t
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._db import DbSettings
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import DnsBackend
-from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.knot import KnotBackend, KnotSettings
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.owner_txt import OwnerTxtBackend
-from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.powerdns import PowerDnsBackend, PowerDnsSettings
-from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.rfc2136 import Rfc2136Backend, Rfc2136Settings
-from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.solidserver import DEFAULT_SCOPE_SERVERS, SolidServerBackend, SolidServerSettings
-from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.technitium import TechnitiumBackend, TechnitiumSettings
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import InvalidInputError
 from ansible_collections.ddi.kea_dns.plugins.module_utils._vault import DEFAULT_DB_PATH, DEFAULT_DNS_PATH, DEFAULT_MOUNT, VaultClient, VaultSettings
 
@@ -101,18 +96,20 @@ def vault_settings(options: t.Mapping[str, t.Any]) -> VaultSettings:
     )
 
 
-def db_settings(options: t.Mapping[str, t.Any], on_secret: t.Callable[[str], None] | None = None) -> DbSettings:
+def db_settings(options: t.Mapping[str, t.Any], on_secret: t.Callable[[str], None] | None = None,
+                vault: VaultClient | None = None) -> DbSettings:
     """Database settings from the kea_db (and vault) options.
 
     With ``use_vault`` the user name and password come from the KV v2 secret at
     ``db_vault_path`` (keys ``username`` and ``password``) and override
     ``db_user``/``db_password``. ``on_secret`` is called with every secret read
-    so that the caller can mask it (``module.no_log_values``).
+    so that the caller can mask it (``module.no_log_values``). A long-running caller passes its logged-in
+    ``vault`` client; otherwise one is made from the vault options.
     """
     user = options.get("db_user") or "kea"
     password = options.get("db_password")
     if options.get("use_vault"):
-        credentials = VaultClient(vault_settings(options)).read(options.get("db_vault_path") or DEFAULT_DB_PATH)
+        credentials = (vault or VaultClient(vault_settings(options))).read(options.get("db_vault_path") or DEFAULT_DB_PATH)
         user, password = credentials["username"], credentials["password"]
     if password and on_secret is not None:
         on_secret(password)
@@ -128,7 +125,8 @@ def db_settings(options: t.Mapping[str, t.Any], on_secret: t.Callable[[str], Non
     )
 
 
-def _dns_credentials(options: t.Mapping[str, t.Any], on_secret: t.Callable[[str], None] | None) -> dict[str, t.Any]:
+def _dns_credentials(options: t.Mapping[str, t.Any], on_secret: t.Callable[[str], None] | None,
+                     vault: VaultClient | None) -> dict[str, t.Any]:
     """The options, with the provider's credentials from Vault when ``use_vault`` is set; secrets go to ``on_secret``."""
     options = dict(options)
     provider = options.get("provider")
@@ -136,8 +134,9 @@ def _dns_credentials(options: t.Mapping[str, t.Any], on_secret: t.Callable[[str]
         if provider not in DNS_VAULT_KEYS:
             raise InvalidInputError("use_vault", True, f"the {provider} backend has no credentials to read from Vault")
         keys = {**DNS_VAULT_KEYS[provider], **DNS_VAULT_OPTIONAL_KEYS.get(provider, {})}
-        secret = VaultClient(vault_settings(options)).read(options.get("dns_vault_path") or DEFAULT_DNS_PATH, list(DNS_VAULT_KEYS[provider]),
-                                                           optional=list(DNS_VAULT_OPTIONAL_KEYS.get(provider, {})))
+        client = vault or VaultClient(vault_settings(options))
+        secret = client.read(options.get("dns_vault_path") or DEFAULT_DNS_PATH, list(DNS_VAULT_KEYS[provider]),
+                             optional=list(DNS_VAULT_OPTIONAL_KEYS.get(provider, {})))
         options.update({keys[key]: value for key, value in secret.items()})
     for name in DNS_SECRETS:
         if options.get(name) and on_secret is not None:
@@ -146,6 +145,8 @@ def _dns_credentials(options: t.Mapping[str, t.Any], on_secret: t.Callable[[str]
 
 
 def _solidserver_dns_server(options: t.Mapping[str, t.Any]) -> str:
+    from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.solidserver import DEFAULT_SCOPE_SERVERS
+
     if options.get("solidserver_dns_server"):
         return options["solidserver_dns_server"]
     scope = options.get("solidserver_scope") or "internal"
@@ -155,35 +156,48 @@ def _solidserver_dns_server(options: t.Mapping[str, t.Any]) -> str:
     return servers[scope]
 
 
-def dns_backend(options: t.Mapping[str, t.Any], on_secret: t.Callable[[str], None] | None = None) -> DnsBackend:
+def dns_backend(options: t.Mapping[str, t.Any], on_secret: t.Callable[[str], None] | None = None,
+                vault: VaultClient | None = None) -> DnsBackend:
     """The backend named by ``provider``, configured from its option group (and Vault with ``use_vault``), with TXT
     ownership markers when ``dns_owner_txt`` is set and the backend keeps no owner metadata of its own."""
-    backend = _provider_backend(_dns_credentials(options, on_secret))
+    backend = _provider_backend(_dns_credentials(options, on_secret, vault))
     if options.get("dns_owner_txt") and not backend.traits.ownership:
         return OwnerTxtBackend(backend)
     return backend
 
 
 def _provider_backend(options: t.Mapping[str, t.Any]) -> DnsBackend:
+    """The chosen backend; each backend's file (and client library) is imported only when it is chosen, which keeps
+    the listener daemon small (SOLIDserverRest alone costs about 30 MB)."""
     provider = options.get("provider")
     timeout = float(options.get("dns_timeout") or 10.0)
     if provider == "powerdns":
+        from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.powerdns import PowerDnsBackend, PowerDnsSettings
+
         return PowerDnsBackend(PowerDnsSettings(
             api_url=options.get("powerdns_api_url") or "http://127.0.0.1:8081", api_key=options.get("powerdns_api_key"),
             server_id=options.get("powerdns_server_id") or "localhost", timeout=timeout,
             validate_certs=options.get("powerdns_validate_certs", True)))
     if provider == "rfc2136":
+        from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.rfc2136 import Rfc2136Backend, Rfc2136Settings
+
         return Rfc2136Backend(Rfc2136Settings(
             server=options.get("rfc2136_server") or "127.0.0.1", port=int(options.get("rfc2136_port") or 53),
             key_name=options.get("rfc2136_key_name"), key_secret=options.get("rfc2136_key_secret"),
             key_algorithm=options.get("rfc2136_key_algorithm") or "hmac-sha256", timeout=timeout))
     if provider == "knot":
+        from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.knot import KnotBackend, KnotSettings
+
         return KnotBackend(KnotSettings(socket=options.get("knot_socket") or "/run/knot/knot.sock", timeout=timeout))
     if provider == "technitium":
+        from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.technitium import TechnitiumBackend, TechnitiumSettings
+
         return TechnitiumBackend(TechnitiumSettings(
             api_url=options.get("technitium_api_url") or "http://127.0.0.1:5380", token=options.get("technitium_token"),
             timeout=timeout, validate_certs=options.get("technitium_validate_certs", True)))
     if provider == "solidserver":
+        from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.solidserver import SolidServerBackend, SolidServerSettings
+
         return SolidServerBackend(SolidServerSettings(
             host=options.get("solidserver_host"), username=options.get("solidserver_username"),
             password=options.get("solidserver_password"), auth_method=options.get("solidserver_auth_method") or "native",

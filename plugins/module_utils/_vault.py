@@ -20,12 +20,16 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import (
     TransportError,
 )
 
-try:
-    import hvac
-    import hvac.exceptions
-    import requests.exceptions
-except ImportError:  # pragma: no cover - reported by VaultClient()
-    hvac = None
+
+def _hvac() -> t.Any:
+    """hvac, imported when a Vault client is made (so that consumers without Vault do not carry it in memory)."""
+    try:
+        import hvac
+        import hvac.exceptions
+    except ImportError:
+        raise MissingLibraryError("hvac", "hvac") from None
+    return hvac
+
 
 DEFAULT_MOUNT = "secrets"
 # The paths seed 000's team uses; each consumer has its own path option.
@@ -52,8 +56,7 @@ class VaultClient:
     """A logged-in client; ``read()`` returns the requested keys of a KV v2 secret."""
 
     def __init__(self, settings: VaultSettings) -> None:
-        if hvac is None:
-            raise MissingLibraryError("hvac", "hvac")
+        hvac = _hvac()
         if not settings.addr:
             raise InvalidInputError("vault_addr", settings.addr, "the Vault address is required (option vault_addr or VAULT_ADDR)")
         self.settings = settings
@@ -62,6 +65,9 @@ class VaultClient:
         self._login()
 
     def _call(self, what: str, function: t.Callable, *args: t.Any, **kwargs: t.Any) -> t.Any:
+        import requests.exceptions
+
+        hvac = _hvac()
         where = f"Vault at {self.settings.addr}"
         try:
             return function(*args, **kwargs)

@@ -31,6 +31,22 @@ def query(port: int, name: str, rtype: str = "A") -> list[str]:
     return sorted(values)
 
 
+def transfer(port: int, zone: str, key_name: str | None = None, key_secret: str | None = None) -> dict[tuple[str, str], list[str]]:
+    """The whole zone by AXFR: (name, type) -> sorted values (names without the trailing dot)."""
+    import dns.tsigkeyring  # pylint: disable=import-outside-toplevel
+    import dns.zone  # pylint: disable=import-outside-toplevel
+
+    keyring = dns.tsigkeyring.from_text({key_name: key_secret}) if key_name else None
+    xfr = dns.query.xfr("127.0.0.1", zone, port=port, keyring=keyring, keyalgorithm="hmac-sha256", timeout=10, lifetime=30,
+                        relativize=False)
+    found: dict[tuple[str, str], list[str]] = {}
+    for name, node in dns.zone.from_xfr(xfr, relativize=False).nodes.items():
+        for rdataset in node.rdatasets:
+            key = (name.to_text().rstrip(".").lower(), dns.rdatatype.to_text(rdataset.rdtype))
+            found[key] = sorted(r.to_text().rstrip(".").strip('"') for r in rdataset)
+    return found
+
+
 class PowerDns(ServerProcess):
     def __init__(self) -> None:
         super().__init__("kea-dns-pdns-")
@@ -77,6 +93,9 @@ class PowerDns(ServerProcess):
 
     def query(self, name: str, rtype: str = "A") -> list[str]:
         return query(self.dns_port, name, rtype)
+
+    def transfer(self, zone: str) -> dict[tuple[str, str], list[str]]:
+        return transfer(self.dns_port, zone)
 
 
 class Bind(ServerProcess):
@@ -191,3 +210,6 @@ log:
 
     def query(self, name: str, rtype: str = "A") -> list[str]:
         return query(self.port, name, rtype)
+
+    def transfer(self, zone: str) -> dict[tuple[str, str], list[str]]:
+        return transfer(self.port, zone, self.key_name, self.key_secret)

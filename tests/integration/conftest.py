@@ -29,6 +29,18 @@ def kea_db(pg_cluster):
     return pg_cluster
 
 
+@pytest.fixture
+def pipeline_db(kea_db):
+    """Empty Kea tables with the pipeline's outbox and triggers installed (role kea_db_events' module)."""
+    from tests.harness.ansible import run_tasks  # pylint: disable=import-outside-toplevel
+    from tests.harness.listener import LISTENER_PASSWORD  # pylint: disable=import-outside-toplevel
+
+    run = run_tasks([{"ddi.kea_dns.kea_db_events": {"listener_password": LISTENER_PASSWORD}}], env=kea_db.admin_env())
+    assert run.returncode == 0, run.output
+    yield kea_db
+    run_tasks([{"ddi.kea_dns.kea_db_events": {"state": "absent"}}], env=kea_db.admin_env())
+
+
 @pytest.fixture(scope="session")
 def openbao():
     server = launch(OpenBao())

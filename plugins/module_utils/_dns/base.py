@@ -95,7 +95,7 @@ def reverse_name(address: str) -> str:
     return ipaddress.ip_address(address).reverse_pointer
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class RRsetKey:
     name: str
     type: str
@@ -104,7 +104,7 @@ class RRsetKey:
         return f"{self.name} {self.type}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RRset:
     """All records of one name and type in one zone (TTL is per RRset, as in DNS)."""
 
@@ -120,7 +120,7 @@ class RRset:
                 "ttl": self.ttl, "owned": self.owned}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Change:
     """Replace ``before`` with ``after`` (create: before is None; delete: after is None)."""
 

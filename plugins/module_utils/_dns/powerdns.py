@@ -147,6 +147,10 @@ class PowerDnsBackend(DnsBackend):
         if changes:
             self._request("PATCH", self._zone_path(zone), f"updating zone {zone} ({len(changes)} RRsets)",
                           json={"rrsets": [_rrset_to_json(c) for c in changes]})
+            # The PATCH purges the server's caches before its transaction commits, so an answer to a query that ran in
+            # between (often "no such name", from a client waiting for the record) could be served from the cache for
+            # the negative TTL. Flushing the zone once more after the commit closes that window.
+            self._request("PUT", "/cache/flush", f"flushing the cache of zone {zone}", params={"domain": zone + "."})  # with its subtree
 
     def close(self) -> None:
         self._session.close()

@@ -31,11 +31,33 @@ class OutboxRow:
     new: dict | None
     created_at: datetime.datetime
 
+    def _records(self) -> list[dict]:
+        return [r for r in (self.old, self.new) if isinstance(r, dict)]
+
     def hostnames(self) -> set[str]:
-        return {str(r["hostname"]).lower() for r in (self.old, self.new) if r and r.get("hostname")}
+        return {r["hostname"].lower() for r in self._records() if isinstance(r.get("hostname"), str) and r["hostname"]}
 
     def addresses(self) -> set[int]:
-        return {int(r["ipv4_address"]) for r in (self.old, self.new) if r and r.get("ipv4_address") is not None}
+        return {r["ipv4_address"] for r in self._records() if _is_ipv4_int(r.get("ipv4_address"))}
+
+    def malformed(self) -> str | None:
+        """Why the row cannot be what the triggers write, or None."""
+        expected = {"INSERT": ("new",), "UPDATE": ("old", "new"), "DELETE": ("old",)}.get(self.operation)
+        if expected is None:
+            return f"unknown operation {self.operation!r}"
+        for side in expected:
+            record = getattr(self, side)
+            if not isinstance(record, dict):
+                return f"{side}_row is not a JSON object"
+            if record.get("hostname") is not None and not isinstance(record["hostname"], str):
+                return f"{side}_row.hostname is not a string"
+            if record.get("ipv4_address") is not None and not _is_ipv4_int(record["ipv4_address"]):
+                return f"{side}_row.ipv4_address {record['ipv4_address']!r} is not an IPv4 address as Kea stores it"
+        return None
+
+
+def _is_ipv4_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 0xFFFFFFFF
 
 
 def _table(schema: str) -> str:
@@ -44,9 +66,10 @@ def _table(schema: str) -> str:
     return f"{schema}.outbox"
 
 
-def claim(cursor: t.Any, schema: str, limit: int) -> list[OutboxRow]:
+def claim(cursor: t.Any, schema: str, limit: int, after_id: int = 0) -> list[OutboxRow]:
+    """Up to ``limit`` pending rows (with ids above ``after_id``) that no other consumer holds, oldest first."""
     cursor.execute(f"SELECT id, operation, old_row, new_row, created_at FROM {_table(schema)} "  # noqa: S608 - checked identifier
-                   "WHERE status = 'pending' ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED", (limit,))
+                   "WHERE status = 'pending' AND id > %s ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED", (after_id, limit))
     return [OutboxRow(*row) for row in cursor.fetchall()]
 
 

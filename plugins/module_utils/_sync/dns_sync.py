@@ -1,0 +1,228 @@
+# Copyright: ddi.kea_dns contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""PRIVATE to the collection: reservations -> the DNS records they imply -> changes, for owned records only.
+
+Shared by the listener daemon (start-up reconcile and outbox batches) and the EDA event source. State-based: the
+caller passes the current reservations of the names it cares about (never an event's own values), so applying
+the same state twice changes nothing and the newest state always wins.
+
+What the sync manages (its *scope*): the A record of every selected hostname and, with ``ptr``, the PTR record of
+every address of a selected reservation. A hostname is selected when its first label matches one of the
+``hostname_filter`` globs (default: the BMC names ``*-ilo``, ``*-idrac``, ``*-bmc``). Within the scope:
+
+- a record the reservations imply and DNS lacks is created (marked as owned by the collection);
+- an owned record whose values or TTL differ is replaced; an owned record no reservation implies is deleted;
+- a record the collection does not own is never changed or deleted; when it disagrees with the reservations it
+  is reported as a conflict.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import typing as t
+from dataclasses import dataclass, field
+
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import (
+    DEFAULT_TTL,
+    Change,
+    DnsBackend,
+    RRset,
+    RRsetKey,
+    absolute_name,
+    parse_name,
+    reverse_name,
+)
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.plan import by_zone
+from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import KeaDnsError
+from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import Reservation
+
+DEFAULT_HOSTNAME_FILTER = ("*-ilo", "*-idrac", "*-bmc")
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    zone: str | None = None  # short hostnames are made absolute in this zone; None: hostnames must be absolute
+    ttl: int = DEFAULT_TTL
+    ptr: bool = False
+    ptr_zone: str | None = None  # None: the backend's longest matching reverse zone
+    hostname_filter: tuple[str, ...] = DEFAULT_HOSTNAME_FILTER
+    chunk_size: int = 1000  # changes per backend call
+
+    def selects(self, hostname: str | None) -> bool:
+        if not hostname:
+            return False
+        label = hostname.lower().rstrip(".").split(".", 1)[0]
+        return any(fnmatch.fnmatchcase(label, pattern.lower()) for pattern in self.hostname_filter)
+
+    def fqdn(self, hostname: str) -> str:
+        """The absolute DNS name of a reservation's hostname; InvalidInputError when it is no valid DNS name."""
+        if self.zone:
+            return absolute_name(hostname.rstrip("."), self.zone, "hostname")
+        return parse_name(hostname, "hostname")
+
+
+@dataclass
+class Desired:
+    """The records some reservations imply, and what could not be turned into records (with the reason)."""
+
+    records: dict[RRsetKey, RRset] = field(default_factory=dict)
+    invalid: dict[str, str] = field(default_factory=dict)  # reservation label -> reason
+
+
+@dataclass
+class Plan:
+    changes: list[Change] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)  # records left alone because the collection does not own them
+    unchanged: int = 0
+
+    def counts(self) -> dict[str, int]:
+        actions = [c.action for c in self.changes]
+        return {"created": actions.count("create"), "updated": actions.count("update"), "deleted": actions.count("delete"),
+                "conflicts": len(self.conflicts), "unchanged": self.unchanged}
+
+
+def reservation_label(reservation: Reservation) -> str:
+    return f"host {reservation.hostname!r} ({reservation.key.label()})"
+
+
+class DnsSync:
+    """Plans and applies the records of reservations on one backend."""
+
+    def __init__(self, backend: DnsBackend, settings: SyncSettings) -> None:
+        self.backend = backend
+        self.settings = settings
+
+    # -- what the reservations imply -------------------------------------------------------------------------------
+    def _zone_of(self, name: str) -> str:
+        zone = self.settings.zone
+        if zone and (name == zone or name.endswith("." + zone)):
+            return zone
+        return self.backend.find_zone(name)
+
+    def desired(self, reservations: t.Iterable[Reservation], hostnames: t.Collection[str] | None = None,
+                addresses: t.Collection[str] | None = None) -> Desired:
+        """The records implied by ``reservations``: A records of ``hostnames`` (lower-case, as stored) and PTR
+        records of ``addresses``; None means every one the reservations name (a full reconcile)."""
+        result = Desired()
+        a_values: dict[str, set[str]] = {}
+        ptr_values: dict[str, set[str]] = {}
+        for reservation in reservations:
+            if not self.settings.selects(reservation.hostname) or not reservation.ip:
+                continue
+            hostname = reservation.hostname.lower()  # type: ignore[union-attr]
+            wants_a = hostnames is None or hostname in hostnames
+            wants_ptr = self.settings.ptr and (addresses is None or reservation.ip in addresses)
+            if not wants_a and not wants_ptr:
+                continue
+            try:
+                name = self.settings.fqdn(hostname)
+            except KeaDnsError as exc:
+                result.invalid[reservation_label(reservation)] = str(exc)
+                continue
+            if wants_a:
+                a_values.setdefault(name, set()).add(reservation.ip)
+            if wants_ptr:
+                ptr_values.setdefault(reservation.ip, set()).add(name)
+        self._add(result, a_values, "A", lambda name: name)
+        self._add(result, ptr_values, "PTR", reverse_name)
+        return result
+
+    def _add(self, result: Desired, values: dict[str, set[str]], rtype: str, owner: t.Callable[[str], str]) -> None:
+        for subject, found in values.items():
+            name = owner(subject)
+            try:
+                zone = self.settings.ptr_zone if rtype == "PTR" and self.settings.ptr_zone else self._zone_of(name)
+            except KeaDnsError as exc:
+                result.invalid[f"{rtype} record {name}"] = str(exc)
+                continue
+            key = RRsetKey(name, rtype)
+            result.records[key] = RRset(zone, key, tuple(sorted(found)), self.settings.ttl, owned=True)
+
+    def scope_keys(self, hostnames: t.Iterable[str], addresses: t.Iterable[str]) -> dict[RRsetKey, str]:
+        """The record keys (with their zone) an event on these hostnames and addresses can touch."""
+        keys: dict[RRsetKey, str] = {}
+        for hostname in hostnames:
+            if not self.settings.selects(hostname):
+                continue
+            try:
+                name = self.settings.fqdn(hostname)
+                keys[RRsetKey(name, "A")] = self._zone_of(name)
+            except KeaDnsError:
+                continue  # an invalid or zone-less name has no record to remove; the row reports it
+        if self.settings.ptr:
+            for address in addresses:
+                name = reverse_name(address)
+                try:
+                    keys[RRsetKey(name, "PTR")] = self.settings.ptr_zone or self._zone_of(name)
+                except KeaDnsError:
+                    continue
+        return keys
+
+    # -- desired vs actual ---------------------------------------------------------------------------------------
+    def plan(self, desired: t.Mapping[RRsetKey, RRset], current: t.Mapping[RRsetKey, RRset],
+             scope: t.Iterable[RRsetKey]) -> Plan:
+        plan = Plan()
+        for key in sorted(set(scope) | set(desired)):
+            want, have = desired.get(key), current.get(key)
+            ours = have is not None and have.owned and self._in_scope(have)
+            if want is None:
+                if ours:
+                    plan.changes.append(Change(have, None))
+                continue
+            if have is None:
+                plan.changes.append(Change(None, want))
+            elif have.values == want.values and (have.ttl == want.ttl or not ours):
+                plan.unchanged += 1
+            elif ours:
+                plan.changes.append(Change(have, want))
+            else:
+                plan.conflicts.append(f"{key.label()} holds {', '.join(have.values)}, not {', '.join(want.values)}, "
+                                      "and ddi.kea_dns does not manage it: left alone")
+        return plan
+
+    def plan_reconcile(self, reservations: t.Iterable[Reservation]) -> tuple[Plan, Desired]:
+        """Every reservation against every owned record of the scope in the zones concerned."""
+        desired = self.desired(reservations)
+        zones = {r.zone for r in desired.records.values()}
+        if self.settings.zone:
+            zones.add(self.settings.zone)
+        if self.settings.ptr and self.settings.ptr_zone:
+            zones.add(self.settings.ptr_zone)
+        current: dict[RRsetKey, RRset] = {}
+        for zone in sorted(zones):
+            for rrset in self.backend.list_zone(zone):
+                if self._in_scope(rrset):
+                    current[rrset.key] = rrset
+        scope = [key for key, rrset in current.items() if rrset.owned]
+        return self.plan(desired.records, current, scope), desired
+
+    def plan_touching(self, reservations: t.Iterable[Reservation], hostnames: t.Collection[str],
+                      addresses: t.Collection[str]) -> tuple[Plan, Desired]:
+        """The records of ``hostnames`` and ``addresses`` only (an outbox batch), read with one call per zone."""
+        desired = self.desired(reservations, hostnames, addresses)
+        keys = self.scope_keys(hostnames, addresses)
+        keys.update({key: rrset.zone for key, rrset in desired.records.items()})
+        current: dict[RRsetKey, RRset] = {}
+        zones: dict[str, list[RRsetKey]] = {}
+        for key, zone in keys.items():
+            zones.setdefault(zone, []).append(key)
+        for zone, zone_keys in sorted(zones.items()):
+            current.update(self.backend.get(zone, zone_keys))
+        return self.plan(desired.records, current, keys), desired
+
+    def _in_scope(self, rrset: RRset) -> bool:
+        """A records of selected names; with ``ptr``, PTR records pointing at selected names (so records that
+        dns_record tasks own, with other names, are never reconciled away)."""
+        if rrset.key.type == "A":
+            return self.settings.selects(rrset.key.name)
+        if rrset.key.type == "PTR" and self.settings.ptr:
+            return any(self.settings.selects(value) for value in rrset.values)
+        return False
+
+    def apply(self, changes: t.Sequence[Change]) -> None:
+        """Each zone's changes with the backend's batch primitive, ``chunk_size`` changes per call."""
+        size = max(1, self.settings.chunk_size)
+        for zone, zone_changes in sorted(by_zone(changes).items()):
+            for start in range(0, len(zone_changes), size):
+                self.backend.apply(zone, zone_changes[start:start + size])

@@ -1,0 +1,149 @@
+# Copyright: ddi.kea_dns contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""PRIVATE to the collection: the site-cabinet inventory files the listener writes (``<site>-<cabinet>-discovery.yml``).
+
+One YAML inventory file per cabinet, as the replaced daemon wrote them, so that a directory of them is one inventory:
+the site group (``us3``) holds the site-cabinet group (``us3_cab10``) which holds the hosts; a BMC-type group
+(``idrac``) lists them again. Host variables are those of the kea_reservations inventory plugin. A file is written
+atomically (temporary file, then rename) and only when its content changes; a file the listener wrote earlier for a
+cabinet that has no BMC left is removed. Files without the listener's header are never touched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+import typing as t
+
+from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import KeaDnsError
+from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import IDENTIFIER_TYPE_NAMES, Reservation, format_identifier
+from ansible_collections.ddi.kea_dns.plugins.module_utils._naming import HostnameParser
+from ansible_collections.ddi.kea_dns.plugins.module_utils._sync.dns_sync import SyncSettings
+
+try:
+    import yaml
+except ImportError:  # pragma: no cover - the daemon's requirements include PyYAML
+    yaml = None
+
+# libyaml's emitter when PyYAML has it (its wheels do): about ten times faster, and the inventory thread holds the
+# interpreter lock for less time, so the DNS path is not delayed.
+_DUMPER = getattr(yaml, "CSafeDumper", None) or getattr(yaml, "SafeDumper", None)
+HEADER = "# Written by the ddi.kea_dns listener"
+SUFFIX = "-discovery.yml"
+FILE_PART_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+
+
+def host_vars(reservation: Reservation, parser: HostnameParser, settings: SyncSettings) -> dict[str, t.Any]:
+    location = parser.parse(reservation.hostname)
+    found: dict[str, t.Any] = {"ansible_host": reservation.ip, "subnet_id": reservation.key.subnet_id,
+                               "identifier_type": IDENTIFIER_TYPE_NAMES[reservation.key.identifier_type]}
+    identifier = format_identifier(reservation.key.identifier)
+    found["mac" if reservation.key.identifier_type == 0 else "identifier"] = identifier
+    if location is not None:
+        found.update({k: v for k, v in location.to_dict().items() if v is not None})
+    with contextlib.suppress(KeaDnsError):  # a name that is no DNS name just has no fqdn variable
+        found["fqdn"] = settings.fqdn(reservation.hostname)  # type: ignore[arg-type]
+    return found
+
+
+class Renderer:
+    """Renders the files, remembering the host entries and file texts of the previous call: a batch that touched one
+    cabinet re-renders that cabinet only, so the cost per event does not grow with the fleet."""
+
+    def __init__(self, parser: HostnameParser, settings: SyncSettings) -> None:
+        self.parser, self.settings = parser, settings
+        self._entries: dict[Reservation, tuple | None] = {}
+        self._texts: dict[tuple[str, str], tuple[tuple, str]] = {}
+
+    def _entry(self, reservation: Reservation) -> tuple | None:
+        location = self.parser.parse(reservation.hostname)
+        if location is None or not FILE_PART_RE.match(location.site) or not FILE_PART_RE.match(location.cabinet):
+            return None
+        return (location.site, location.cabinet, location.groups(), str(reservation.hostname).lower(),
+                host_vars(reservation, self.parser, self.settings))
+
+    def render(self, reservations: t.Iterable[Reservation]) -> tuple[dict[str, str], list[str]]:
+        """File name -> content for every cabinet, and the selected hostnames the naming pattern could not place."""
+        entries: dict[Reservation, tuple | None] = {}
+        cabinets: dict[tuple[str, str], list[tuple]] = {}
+        unplaced = []
+        for reservation in reservations:
+            if not self.settings.selects(reservation.hostname) or not reservation.ip:
+                continue
+            entry = self._entries[reservation] if reservation in self._entries else self._entry(reservation)
+            entries[reservation] = entry
+            if entry is None:
+                unplaced.append(str(reservation.hostname))
+            else:
+                cabinets.setdefault((entry[0], entry[1]), []).append(entry)
+        self._entries = entries
+        texts: dict[tuple[str, str], tuple[tuple, str]] = {}
+        for key, members in cabinets.items():
+            signature = tuple(sorted(id(entry) for entry in members))
+            previous = self._texts.get(key)
+            texts[key] = previous if previous is not None and previous[0] == signature else (signature, _text(key, members))
+        self._texts = texts
+        return {f"{site}-{cabinet}{SUFFIX}": text for (site, cabinet), (_sig, text) in sorted(texts.items())}, sorted(unplaced)
+
+
+def _text(key: tuple[str, str], members: list[tuple]) -> str:
+    site, cabinet = key
+    groups = members[0][2]
+    hosts = {entry[3]: entry[4] for entry in sorted(members, key=lambda entry: entry[3])}
+    children: dict[str, t.Any] = {groups["site"]: {"children": {groups["cabinet"]: {"hosts": hosts}}}}
+    types: dict[str, dict] = {}
+    for entry in members:
+        if "bmc_type" in entry[2]:
+            types.setdefault(entry[2]["bmc_type"], {})[entry[3]] = None
+    for group, names in sorted(types.items()):
+        children[group] = {"hosts": dict(sorted(names.items()))}
+    text = yaml.dump({"all": {"children": children}}, Dumper=_DUMPER, default_flow_style=False, sort_keys=False)
+    return f"{HEADER} (site {site}, cabinet {cabinet}); rewritten when reservations change.\n---\n{text}"
+
+
+def render(reservations: t.Iterable[Reservation], parser: HostnameParser, settings: SyncSettings) -> tuple[dict[str, str], list[str]]:
+    """One-off rendering (see Renderer)."""
+    return Renderer(parser, settings).render(reservations)
+
+
+def write(output_dir: str, files: t.Mapping[str, str]) -> tuple[list[str], list[str]]:
+    """Make ``output_dir`` hold exactly ``files`` among the listener's files; returns (written, removed) names."""
+    os.makedirs(output_dir, exist_ok=True)
+    written, removed = [], []
+    for name, content in sorted(files.items()):
+        path = os.path.join(output_dir, name)
+        try:
+            with open(path, encoding="utf-8") as current:
+                if current.read() == content:
+                    continue
+        except FileNotFoundError:
+            pass
+        descriptor, temporary = tempfile.mkstemp(prefix=f".{name}.", dir=output_dir)
+        try:
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                handle.write(content)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(temporary, 0o644)
+            os.replace(temporary, path)
+        except BaseException:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+            raise
+        written.append(name)
+    for name in sorted(os.listdir(output_dir)):
+        if name.endswith(SUFFIX) and name not in files and _is_ours(os.path.join(output_dir, name)):
+            os.unlink(os.path.join(output_dir, name))
+            removed.append(name)
+    return written, removed
+
+
+def _is_ours(path: str) -> bool:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.readline().startswith(HEADER)
+    except (OSError, UnicodeDecodeError):
+        return False

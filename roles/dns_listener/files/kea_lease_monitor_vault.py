@@ -1,0 +1,15 @@
+# Installed by the ddi.kea_dns.dns_listener role; run with the daemon's venv interpreter (as the unit does). The daemon's code is the collection's core
+# (plugins/module_utils/_sync/daemon.py), copied next to this file under lib/.
+"""Kea reservations -> DNS and site-cabinet inventory files (ddi.kea_dns listener daemon)."""
+
+import os
+import sys
+
+_LIB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib")
+if os.path.isdir(_LIB):
+    sys.path.insert(0, _LIB)
+
+from ansible_collections.ddi.kea_dns.plugins.module_utils._sync.daemon import main  # noqa: E402
+
+if __name__ == "__main__":
+    sys.exit(main())

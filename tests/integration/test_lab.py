@@ -1,0 +1,25 @@
+"""The README's main job (scripts/lab.sh runs scripts/lab.py): the whole pipeline on this machine, then clean-up."""
+
+from __future__ import annotations
+
+import glob
+import os
+import subprocess
+import sys
+import tempfile
+
+from tests.harness.ansible import REPO_ROOT
+
+
+def test_the_lab_shows_dns_answers_and_inventory_files_and_cleans_up():
+    before = set(glob.glob(os.path.join(tempfile.gettempdir(), "kea-dns-*")))
+    proc = subprocess.run([sys.executable, os.path.join(REPO_ROOT, "scripts", "lab.py")], capture_output=True, text=True,
+                          timeout=600, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    out = proc.stdout
+    assert "us3-cab10-ru21-ilo.site.test A -> ['10.99.0.23'];  10.99.0.23 PTR -> ['us3-cab10-ru21-ilo.site.test']" in out
+    assert "fr1-cab02-ru01-bmc.site.test A (reservation removed) -> []" in out
+    assert "site-cabinet inventory files: us3-cab10-discovery.yml, us3-cab11-discovery.yml" in out
+    assert "|--@us3_cab10:" in out and "us3-cab10-ru20-idrac.site.test A 10.99.0.21 (owned by ddi.kea_dns: True)" in out
+    assert "/healthz 200, /readyz 200" in out
+    assert set(glob.glob(os.path.join(tempfile.gettempdir(), "kea-dns-*"))) - before <= {os.path.join(tempfile.gettempdir(), "kea-dns-collections-0")}
