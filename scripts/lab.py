@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from tests.harness.ansible import ansible_env, tool  # noqa: E402
 from tests.harness.dns_servers import Knot  # noqa: E402
-from tests.harness.listener import ListenerProcess  # noqa: E402
+from tests.harness.listener import ListenerProcess, read_env_file  # noqa: E402
 from tests.harness.postgres import PgCluster  # noqa: E402
 from tests.harness.procs import free_port  # noqa: E402
 
@@ -31,16 +31,6 @@ SHOW_SQL = ("SELECT hostname, host('0.0.0.0'::inet + ipv4_address) AS ip, encode
 def playbook(name: str, env: dict, extra_vars: str | None = None) -> None:
     args = [tool("ansible-playbook"), name] + (["-e", f"@{extra_vars}"] if extra_vars else [])
     subprocess.run(args, env=ansible_env(env), check=True)
-
-
-def env_file(path: str) -> dict[str, str]:
-    found = {}
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            if "=" in line and not line.startswith("#"):
-                name, value = line.rstrip("\n").split("=", 1)
-                found[name] = value[1:-1].replace('\\"', '"').replace("\\\\", "\\") if value.startswith('"') else value
-    return found
 
 
 def main() -> int:
@@ -74,7 +64,7 @@ def main() -> int:
             print("lab: installing the pipeline with the roles ddi.kea_dns.kea_db_events and ddi.kea_dns.dns_listener")
             playbook("ddi.kea_dns.lab_pipeline", {}, extra)
             config = os.path.join(lab, "etc", "config.yml")
-            listener = ListenerProcess({}, env_file(os.path.join(lab, "etc", "listener.env")), python=sys.executable,
+            listener = ListenerProcess({}, read_env_file(os.path.join(lab, "etc", "listener.env")), python=sys.executable,
                                        program=os.path.join(lab, "opt", "kea_lease_monitor_vault.py"), config=config,
                                        base=os.path.join(lab, "run"), metrics_port=metrics_port)
             os.makedirs(listener.base)

@@ -119,3 +119,14 @@ class ListenerProcess:
         env = self._prepare()
         return subprocess.run([self.python, self.program, "--config", self.config, "--once", *self.args], env=env,
                               capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def read_env_file(path: str) -> dict[str, str]:
+    """The variables of a systemd EnvironmentFile as the dns_listener role writes it (NAME="value", escaped)."""
+    found = {}
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if "=" in line and not line.startswith("#"):
+                name, value = line.rstrip("\n").split("=", 1)
+                found[name] = value[1:-1].replace('\\"', '"').replace("\\\\", "\\") if value.startswith('"') else value
+    return found

@@ -13,7 +13,7 @@ import stat
 import subprocess
 
 from tests.harness.ansible import ansible_env, tool
-from tests.harness.listener import LISTENER_PASSWORD, ListenerProcess
+from tests.harness.listener import LISTENER_PASSWORD, ListenerProcess, read_env_file
 from tests.harness.procs import free_port, wait_for
 from tests.integration.test_listener import INSERT, ZONE, kea_write
 
@@ -31,16 +31,6 @@ def run_role(tmp_path, variables: dict) -> subprocess.CompletedProcess:
 
 def recap_changed(output: str) -> int:
     return int(re.search(r"localhost\s*:\s*ok=\d+\s+changed=(\d+)", output).group(1))
-
-
-def read_env_file(path: str) -> dict[str, str]:
-    found = {}
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            if "=" in line and not line.startswith("#"):
-                name, value = line.rstrip("\n").split("=", 1)
-                found[name] = value[1:-1].replace('\\"', '"').replace("\\\\", "\\") if value.startswith('"') else value
-    return found
 
 
 def test_role_installs_the_daemon_which_runs_from_the_rendered_files(pipeline_db, knot_server, tmp_path):

@@ -105,6 +105,8 @@ class PowerDnsBackend(DnsBackend):
             raise AuthenticationError(f"PowerDNS at {self.settings.api_url} rejected the API key ({what})")
         if response.status_code == 404:
             raise NotFoundError(f"PowerDNS at {self.settings.api_url}: {what}: not found")
+        if response.status_code >= 500:  # the server failed (e.g. its database was busy): worth retrying
+            raise TransportError(f"PowerDNS at {self.settings.api_url} failed {what} (HTTP {response.status_code})")
         if response.status_code >= 400:
             try:
                 reason = response.json().get("error", response.text)

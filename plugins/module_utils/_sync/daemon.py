@@ -50,7 +50,8 @@ log = logging.getLogger("ddi.kea_dns.listener")
 # Event batches take this advisory lock shared, a reconcile takes it exclusive: a reconcile never writes a state
 # older than what a concurrent batch (of this or another daemon) already applied.
 RECONCILE_LOCK = outbox.lock_key("reconcile")
-HEARTBEAT = 5.0  # longest wait without a beat of the main loop
+HEARTBEAT = 5.0
+REFUSALS_BEFORE_SKIP = 3  # a row the DNS backend refuses this many times (with backoff in between) is skipped  # longest wait without a beat of the main loop
 NOISY_LOGGERS = ("SOLIDserverRest", "urllib3", "requests", "hvac")  # SOLIDserverRest logs auth headers at DEBUG
 
 
@@ -348,7 +349,13 @@ class Listener:
                             self.isolate_through = rows[-1].id
                             self.work.rollback()
                             return len(rows)
-                        skipped[rows[0].id] = f"refused by the DNS backend: {exc}"
+                        if rows[0].attempts + 1 < REFUSALS_BEFORE_SKIP:
+                            # Maybe passing (a busy server): keep the row pending, count the refusal, retry later.
+                            self.work.rollback()
+                            outbox.refused(cursor, self.schema, rows[0].id, f"refused by the DNS backend: {exc}")
+                            self.work.commit()
+                            raise DnsFailure(f"the DNS backend refused outbox row {rows[0].id}: {exc}") from None
+                        skipped[rows[0].id] = f"refused by the DNS backend {REFUSALS_BEFORE_SKIP} times: {exc}"
                         plan = Plan()
                     self.report(plan, "event")
                 if self.options["dry_run"]:

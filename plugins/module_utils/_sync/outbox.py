@@ -30,6 +30,7 @@ class OutboxRow:
     old: dict | None
     new: dict | None
     created_at: datetime.datetime
+    attempts: int = 0
 
     def _records(self) -> list[dict]:
         return [r for r in (self.old, self.new) if isinstance(r, dict)]
@@ -68,7 +69,7 @@ def _table(schema: str) -> str:
 
 def claim(cursor: t.Any, schema: str, limit: int, after_id: int = 0) -> list[OutboxRow]:
     """Up to ``limit`` pending rows (with ids above ``after_id``) that no other consumer holds, oldest first."""
-    cursor.execute(f"SELECT id, operation, old_row, new_row, created_at FROM {_table(schema)} "  # noqa: S608 - checked identifier
+    cursor.execute(f"SELECT id, operation, old_row, new_row, created_at, attempts FROM {_table(schema)} "  # noqa: S608 - checked identifier
                    "WHERE status = 'pending' AND id > %s ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED", (after_id, limit))
     return [OutboxRow(*row) for row in cursor.fetchall()]
 
@@ -81,6 +82,12 @@ def finish(cursor: t.Any, schema: str, done: t.Sequence[int], skipped: t.Mapping
     for row_id, reason in skipped.items():
         cursor.execute(f"UPDATE {_table(schema)} SET status = 'skipped', processed_at = clock_timestamp(), "  # noqa: S608
                        "attempts = attempts + 1, last_error = %s WHERE id = %s", (reason[:1000], row_id))
+
+
+def refused(cursor: t.Any, schema: str, row_id: int, reason: str) -> None:
+    """Count a refusal of the row by the DNS backend; the row stays pending (it is retried)."""
+    cursor.execute(f"UPDATE {_table(schema)} SET attempts = attempts + 1, last_error = %s WHERE id = %s",  # noqa: S608
+                   (reason[:1000], row_id))
 
 
 def pending(cursor: t.Any, schema: str) -> int:
