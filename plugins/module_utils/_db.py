@@ -53,7 +53,8 @@ class DbSettings:
         return f"PostgreSQL {self.host}:{self.port} database {self.dbname!r} as {self.user!r}"
 
 
-def _one_line(exc: Exception) -> str:
+def one_line(exc: Exception) -> str:
+    """The first line of an error, without PostgreSQL's severity prefix (for messages and logs)."""
     lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
     text = lines[0] if lines else exc.__class__.__name__
     for prefix in ("FATAL:", "ERROR:"):
@@ -87,7 +88,7 @@ def connect(settings: DbSettings, readonly: bool = False) -> t.Any:
     try:
         conn = psycopg2.connect(**kwargs)
     except psycopg2.OperationalError as exc:
-        cause = _one_line(exc)
+        cause = one_line(exc)
         if "password authentication failed" in cause or "no password supplied" in cause or "authentication failed" in cause:
             raise AuthenticationError(f"{settings.where()}: {cause}") from None
         if "does not exist" in cause:
@@ -101,8 +102,8 @@ def connect(settings: DbSettings, readonly: bool = False) -> t.Any:
 def translate(exc: Exception, settings: DbSettings) -> KeaDnsError:
     """A psycopg2 error raised while working -> the collection's error."""
     if psycopg2 is not None and isinstance(exc, psycopg2.OperationalError):
-        return TransportError(f"{settings.where()}: {_one_line(exc)}")
-    return KeaDnsError(f"{settings.where()}: {_one_line(exc)}")
+        return TransportError(f"{settings.where()}: {one_line(exc)}")
+    return KeaDnsError(f"{settings.where()}: {one_line(exc)}")
 
 
 @contextlib.contextmanager

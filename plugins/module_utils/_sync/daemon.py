@@ -27,7 +27,7 @@ import time
 import typing as t
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils import _kea_hosts as hosts
-from ansible_collections.ddi.kea_dns.plugins.module_utils._db import connect, psycopg2
+from ansible_collections.ddi.kea_dns.plugins.module_utils._db import connect, one_line, psycopg2
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import Change
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import (
     AuthenticationError,
@@ -127,7 +127,7 @@ class Listener:
         os.set_blocking(self._wake_w, False)
         self.sync_settings = SyncSettings(zone=options["dns_zone"].lower().rstrip(".") if options["dns_zone"] else None,
                                           ttl=options["dns_ttl"], ptr=options["ptr"], ptr_zone=options["ptr_zone"],
-                                          hostname_filter=tuple(options["hostname_filter"]), chunk_size=1000)
+                                          hostname_filter=tuple(options["hostname_filter"]))
         self.parser = HostnameParser(options["naming_pattern"])
         self.renderer = inventory.Renderer(self.parser, self.sync_settings)
         self.schema = options["events_schema"]
@@ -252,13 +252,13 @@ class Listener:
             try:
                 self.refresh_inventory()
             except (psycopg2.Error, KeaDnsError, OSError) as exc:
-                log.warning("Inventory files not refreshed (%s); trying again", str(exc).strip().splitlines()[0] if str(exc).strip() else exc)
+                log.warning("Inventory files not refreshed (%s); trying again", one_line(exc))
                 self.inventory_wanted.set()
                 time.sleep(self.options["retry_max_interval"])
 
     # -- reconcile ------------------------------------------------------------------------------------------------
-    def report(self, plan: Plan, what: str) -> None:
-        for change in plan.changes[:20] if len(plan.changes) > 20 else plan.changes:
+    def report(self, plan: Plan) -> None:
+        for change in plan.changes[:20]:
             log.info("%s%s", "Dry run: would do " if self.options["dry_run"] else "", describe(change))
         for change in plan.changes[20:]:
             log.debug("%s", describe(change))
@@ -283,7 +283,7 @@ class Listener:
                 log.warning("Reservation skipped: %s: %s", label, reason)
             self.metrics.invalid.set(len(desired.invalid))
             self.apply(plan)
-            self.report(plan, "reconcile")
+            self.report(plan)
             counts = plan.counts()
             log.info("DNS consistency check complete: %d records created, %d updated, %d deleted, %d unchanged, %d conflicts "
                      "(%.2f s)", counts["created"], counts["updated"], counts["deleted"], counts["unchanged"], counts["conflicts"],
@@ -341,7 +341,7 @@ class Listener:
                 reservations = hosts.select_reservations_touching(cursor, hostnames, addresses)
                 if self.sync is not None:
                     try:
-                        plan, _desired = self.dns(self.sync.plan_touching, reservations, hostnames, addresses)
+                        plan = self.dns(self.sync.plan_touching, reservations, hostnames, addresses)[0]
                         self.apply(plan)
                     except DnsRejected as exc:
                         if len(rows) > 1:
@@ -357,7 +357,7 @@ class Listener:
                             raise DnsFailure(f"the DNS backend refused outbox row {rows[0].id}: {exc}") from None
                         skipped[rows[0].id] = f"refused by the DNS backend {REFUSALS_BEFORE_SKIP} times: {exc}"
                         plan = Plan()
-                    self.report(plan, "event")
+                    self.report(plan)
                 if self.options["dry_run"]:
                     self.dry_run_after = rows[-1].id
                     self.work.rollback()
@@ -487,7 +487,7 @@ class Listener:
                 if code is not None:
                     return code
             except (psycopg2.Error, TransportError) as exc:
-                cause = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+                cause = one_line(exc)
                 self.metrics.retries.labels("database").inc()
                 if self.options["once"]:
                     log.error("Database failure: %s", cause)
