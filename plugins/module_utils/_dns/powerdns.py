@@ -12,6 +12,7 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass, field
 
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns import http
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import (
     OWNER_MARK,
     RECORD_TYPES,
@@ -27,15 +28,9 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import (
     AuthenticationError,
     InvalidInputError,
     KeaDnsError,
-    MissingLibraryError,
     NotFoundError,
     TransportError,
 )
-
-try:
-    import requests
-except ImportError:  # pragma: no cover - reported by PowerDnsBackend()
-    requests = None
 
 OWNER_ACCOUNT = "ddi.kea_dns"
 FILTERED_GET_LIMIT = 10  # up to this many RRsets: one filtered GET each; more: one GET of the whole zone
@@ -82,37 +77,28 @@ class PowerDnsBackend(DnsBackend):
     traits = Traits(name="powerdns", native_batch=True, ownership=True, can_list_zone=True)
 
     def __init__(self, settings: PowerDnsSettings) -> None:
-        if requests is None:
-            raise MissingLibraryError("requests", "requests")
         if not settings.api_key:
             raise InvalidInputError("powerdns_api_key", None, "the PowerDNS API key is required (option powerdns_api_key or PDNS_API_KEY)")
         self.settings = settings
         self.base = f"{settings.api_url.rstrip('/')}/api/v1/servers/{settings.server_id}"
-        self._session = requests.Session()
-        self._session.headers.update({"X-API-Key": settings.api_key, "Accept": "application/json"})
-        self._session.verify = settings.validate_certs
+        self.where = f"PowerDNS at {settings.api_url}"
+        self._session = http.session(settings.validate_certs, {"X-API-Key": settings.api_key, "Accept": "application/json"})
         self._zones: list[str] | None = None
 
     def _request(self, method: str, path: str, what: str, **kwargs: t.Any) -> t.Any:
-        url = self.base + path
-        try:
-            response = self._session.request(method, url, timeout=self.settings.timeout, **kwargs)
-        except requests.exceptions.Timeout:
-            raise TransportError(f"PowerDNS at {self.settings.api_url} did not answer within {self.settings.timeout} s ({what})") from None
-        except requests.exceptions.RequestException as exc:
-            raise TransportError(f"PowerDNS at {self.settings.api_url} is unreachable ({what}): {exc.__class__.__name__}") from None
+        response = http.send(self._session, method, self.base + path, self.settings.timeout, self.where, what, **kwargs)
         if response.status_code in (401, 403):
-            raise AuthenticationError(f"PowerDNS at {self.settings.api_url} rejected the API key ({what})")
+            raise AuthenticationError(f"{self.where} rejected the API key ({what})")
         if response.status_code == 404:
-            raise NotFoundError(f"PowerDNS at {self.settings.api_url}: {what}: not found")
+            raise NotFoundError(f"{self.where}: {what}: not found")
         if response.status_code >= 500:  # the server failed (e.g. its database was busy): worth retrying
-            raise TransportError(f"PowerDNS at {self.settings.api_url} failed {what} (HTTP {response.status_code})")
+            raise TransportError(f"{self.where} failed {what} (HTTP {response.status_code})")
         if response.status_code >= 400:
             try:
                 reason = response.json().get("error", response.text)
             except ValueError:
                 reason = response.text.strip()[:200]
-            raise KeaDnsError(f"PowerDNS at {self.settings.api_url} refused {what} (HTTP {response.status_code}): {reason}")
+            raise KeaDnsError(f"{self.where} refused {what} (HTTP {response.status_code}): {reason}")
         return response.json() if response.content else None
 
     def zones(self) -> list[str]:
@@ -121,7 +107,7 @@ class PowerDnsBackend(DnsBackend):
         return self._zones
 
     def find_zone(self, name: str) -> str:
-        return longest_zone(name, self.zones(), f"PowerDNS at {self.settings.api_url}")
+        return longest_zone(name, self.zones(), self.where)
 
     def _zone_path(self, zone: str) -> str:
         return f"/zones/{zone}."

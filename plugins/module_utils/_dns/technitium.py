@@ -16,6 +16,7 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass, field
 
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns import http
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import (
     OWNER_MARK,
     RECORD_TYPES,
@@ -30,16 +31,10 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import (
     AuthenticationError,
     InvalidInputError,
     KeaDnsError,
-    MissingLibraryError,
     NotFoundError,
     PartiallyAppliedError,
     TransportError,
 )
-
-try:
-    import requests
-except ImportError:  # pragma: no cover - reported by TechnitiumBackend()
-    requests = None
 
 RDATA_KEY = {"A": "ipAddress", "AAAA": "ipAddress", "PTR": "ptrName", "CNAME": "cname", "TXT": "text"}
 ALREADY_ABSENT = "no such record exists"
@@ -68,25 +63,18 @@ class TechnitiumBackend(DnsBackend):
     traits = Traits(name="technitium", native_batch=False, ownership=True, can_list_zone=True)
 
     def __init__(self, settings: TechnitiumSettings) -> None:
-        if requests is None:
-            raise MissingLibraryError("requests", "requests")
         if not settings.token:
             raise InvalidInputError("technitium_token", None, "the Technitium API token is required (option technitium_token or TECHNITIUM_TOKEN)")
         self.settings = settings
         self.where = f"Technitium at {settings.api_url}"
-        self._session = requests.Session()
-        self._session.verify = settings.validate_certs
+        self._session = http.session(settings.validate_certs)
         self._zones: list[str] | None = None
 
     def _call(self, path: str, what: str, **form: t.Any) -> dict:
         form = {key: value for key, value in form.items() if value is not None}
         form["token"] = self.settings.token
-        try:
-            response = self._session.post(f"{self.settings.api_url.rstrip('/')}/api/{path}", data=form, timeout=self.settings.timeout)
-        except requests.exceptions.Timeout:
-            raise TransportError(f"{self.where} did not answer within {self.settings.timeout} s ({what})") from None
-        except requests.exceptions.RequestException as exc:
-            raise TransportError(f"{self.where} is unreachable ({what}): {exc.__class__.__name__}") from None
+        response = http.send(self._session, "POST", f"{self.settings.api_url.rstrip('/')}/api/{path}", self.settings.timeout,
+                             self.where, what, data=form)
         try:
             body = response.json()
         except ValueError:

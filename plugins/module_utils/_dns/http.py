@@ -1,0 +1,39 @@
+# Copyright: ddi.kea_dns contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""PRIVATE to the collection: the HTTP plumbing the REST backends (PowerDNS, Technitium) share.
+
+A session with certificate checking, and one call whose network failures become the collection's TransportError
+with a one-line cause (the URL, which never carries a secret, is not repeated; headers and form bodies never are).
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import MissingLibraryError, TransportError
+
+try:
+    import requests
+except ImportError:  # pragma: no cover - reported by session()
+    requests = None
+
+
+def session(validate_certs: bool | str, headers: t.Mapping[str, str] | None = None) -> t.Any:
+    """A requests session; MissingLibraryError when requests is not installed."""
+    if requests is None:
+        raise MissingLibraryError("requests", "requests")
+    new = requests.Session()
+    new.verify = validate_certs
+    new.headers.update(headers or {})
+    return new
+
+
+def send(http: t.Any, method: str, url: str, timeout: float, where: str, what: str, **kwargs: t.Any) -> t.Any:
+    """One request; a timeout or an unreachable server raises TransportError naming ``where`` and ``what``."""
+    try:
+        return http.request(method, url, timeout=timeout, **kwargs)
+    except requests.exceptions.Timeout:
+        raise TransportError(f"{where} did not answer within {timeout} s ({what})") from None
+    except requests.exceptions.RequestException as exc:
+        raise TransportError(f"{where} is unreachable ({what}): {exc.__class__.__name__}") from None
