@@ -2,8 +2,9 @@
 
 PostgreSQL with Kea's schema and a Knot DNS server (both throwaway), the pipeline installed with the collection's
 roles (playbooks/lab_pipeline.yml: kea_db_events, dns_listener), the listener daemon started from the files the role
-rendered, sample reservations written with kea_reservation (playbooks/lab.yml), then the DNS answers and the
-site-cabinet inventory files. Everything it started is stopped and its directory removed.
+rendered, sample reservations written with kea_reservation (playbooks/lab.yml), then the DNS answers, the
+site-cabinet inventory files, and the same reservations through the inventory plugin. Everything it started is
+stopped and its directory removed.
 """
 
 from __future__ import annotations
@@ -84,6 +85,13 @@ def main() -> int:
             graph = subprocess.run([tool("ansible-inventory"), "-i", discovery, "--graph"], env=ansible_env(), capture_output=True,
                                    text=True, check=True)
             print(graph.stdout)
+            source = os.path.join(lab, "bmc.kea_reservations.yml")
+            with open(source, "w", encoding="utf-8") as handle:
+                handle.write("plugin: ddi.kea_dns.kea_reservations\ndns_zone: site.test\nhostname_regex: '-(idrac|ilo|bmc|xcc)$'\n")
+            print("lab: the same reservations live from the database, through the inventory plugin ddi.kea_dns.kea_reservations:")
+            live = subprocess.run([tool("ansible-inventory"), "-i", source, "--graph", "--vars", "us3_cab10"], env=ansible_env(pg.env()),
+                                  capture_output=True, text=True, check=True)
+            print("\n".join(line for line in live.stdout.splitlines() if "{" not in line or "ansible_host" in line or "fqdn" in line))
             metrics = listener.metrics()
             applied = sum(v for k, v in metrics.items() if k.startswith("kea_dns_listener_events_applied_total"))
             print(f"lab: daemon metrics: {applied:.0f} reservation changes applied, {metrics['kea_dns_listener_outbox_pending']:.0f} pending; "

@@ -62,3 +62,30 @@ options:
 requirements:
   - psycopg2 (C(pip install psycopg2-binary)) on the host that runs the task
 """
+
+    # For plugins (the kea_reservations inventory): the same options, read from the environment by Ansible's
+    # configuration system. The variables are those of ENV in plugins/module_utils/_settings.py.
+    PLUGIN = r"""
+options:
+  db_host:
+    env:
+      - name: KEA_DB_HOST
+  db_port:
+    env:
+      - name: KEA_DB_PORT
+  db_name:
+    env:
+      - name: KEA_DB_NAME
+  db_user:
+    env:
+      - name: KEA_DB_USER
+  db_password:
+    env:
+      - name: KEA_DB_PASSWORD
+  db_sslmode:
+    env:
+      - name: KEA_DB_SSLMODE
+  db_sslrootcert:
+    env:
+      - name: KEA_DB_SSLROOTCERT
+"""

@@ -68,3 +68,30 @@ options:
     type: int
     default: 30
 """
+
+    # For plugins (the kea_reservations inventory): the same options, read from the environment by Ansible's
+    # configuration system. The variables are those of ENV in plugins/module_utils/_settings.py.
+    PLUGIN = r"""
+options:
+  vault_addr:
+    env:
+      - name: VAULT_ADDR
+  vault_auth_method:
+    env:
+      - name: VAULT_AUTH_METHOD
+  vault_token:
+    env:
+      - name: VAULT_TOKEN
+  vault_role_id:
+    env:
+      - name: VAULT_ROLE_ID
+  vault_secret_id:
+    env:
+      - name: VAULT_SECRET_ID
+  vault_namespace:
+    env:
+      - name: VAULT_NAMESPACE
+  vault_ca_cert:
+    env:
+      - name: VAULT_CACERT
+"""

@@ -19,6 +19,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+import socket
 from dataclasses import dataclass, field, replace
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import ConflictError, InvalidInputError
@@ -64,7 +65,7 @@ def parse_identifier(value: object, identifier_type: int, field_name: str = "ide
 
 def format_identifier(raw: bytes) -> str:
     """bytes -> lower-case colon-separated hex, the form Kea prints."""
-    return ":".join(f"{byte:02x}" for byte in raw)
+    return raw.hex(":")
 
 
 def parse_identifier_type(value: object, field_name: str = "identifier_type") -> int:
@@ -92,7 +93,7 @@ def ipv4_to_int(address: str | None) -> int | None:
 
 def int_to_ipv4(number: int | None) -> str | None:
     """Kea stores IPv4 as bigint; 0 or NULL mean "no address"."""
-    return str(ipaddress.IPv4Address(number)) if number else None
+    return socket.inet_ntoa(int(number).to_bytes(4, "big")) if number else None
 
 
 def parse_subnet_id(value: object, field_name: str = "subnet_id") -> int:
@@ -202,6 +203,20 @@ class Reservation:
             "user_context": self.user_context,
             "managed": self.managed,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """The DHCPv4 lease Kea holds for a reserved address (its ``lease4`` row), as the inventory shows it."""
+
+    state: str  # Kea's lease_state name: default (leased), declined, expired-reclaimed, ...
+    expire: int  # Unix time the lease expires
+    valid_lifetime: int  # seconds
+
+    @property
+    def last_seen(self) -> int:
+        """Unix time of the client's last transmission (Kea's CLTT: expire - valid lifetime)."""
+        return self.expire - self.valid_lifetime
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import typing as t
 from ansible_collections.ddi.kea_dns.plugins.module_utils._db import psycopg2
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import InvalidInputError, NotFoundError
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import (
+    Lease,
     Plan,
     Reservation,
     ReservationKey,
@@ -27,10 +28,13 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import (
 # write happen on the same picture of the table ("kea_dns" as a number).
 WRITE_LOCK_ID = 0x6B65615F646E73
 
-COLUMNS = (
-    "host_id, dhcp_identifier, dhcp_identifier_type, dhcp4_subnet_id, ipv4_address, hostname, "
-    "dhcp4_client_classes, dhcp4_next_server, dhcp4_server_hostname, dhcp4_boot_file_name, user_context"
+COLUMN_NAMES = (
+    "host_id", "dhcp_identifier", "dhcp_identifier_type", "dhcp4_subnet_id", "ipv4_address", "hostname",
+    "dhcp4_client_classes", "dhcp4_next_server", "dhcp4_server_hostname", "dhcp4_boot_file_name", "user_context",
 )
+COLUMNS = ", ".join(COLUMN_NAMES)
+# The same columns of ``hosts h``, for queries that join other tables.
+HOST_COLUMNS = ", ".join(f"h.{name}" for name in COLUMN_NAMES)
 
 
 def check_schema(cursor: t.Any) -> None:
@@ -56,9 +60,47 @@ def row_to_reservation(row: t.Sequence) -> Reservation:
         next_server=int_to_ipv4(next_server),
         server_hostname=server_hostname,
         boot_file_name=boot_file,
-        user_context=user_context if isinstance(user_context, dict) else {"unparsed": context},
+        user_context=user_context if user_context is None or isinstance(user_context, dict) else {"unparsed": context},
         host_id=host_id,
     )
+
+
+def _filters(**filters: t.Any) -> tuple[str, list]:
+    """The WHERE clause (on ``hosts h``) and its parameters for the filters of select_reservations() that are not
+    None; values are never SQL text."""
+    subnet_ids, hostname, hostname_regex = filters.get("subnet_ids"), filters.get("hostname"), filters.get("hostname_regex")
+    identifier, identifier_type, ip = filters.get("identifier"), filters.get("identifier_type"), filters.get("ip")
+    where = ["h.dhcp4_subnet_id IS NOT NULL"]
+    params: list = []
+    if subnet_ids is not None:
+        where.append("h.dhcp4_subnet_id = ANY(%s)")
+        params.append(sorted(set(subnet_ids)))
+    if hostname is not None:
+        where.append("lower(h.hostname) = lower(%s)")
+        params.append(hostname)
+    if hostname_regex is not None:
+        where.append("h.hostname ~* %s")
+        params.append(hostname_regex)
+    if identifier is not None:
+        where.append("h.dhcp_identifier = %s")
+        params.append(psycopg2.Binary(identifier))
+    if identifier_type is not None:
+        where.append("h.dhcp_identifier_type = %s")
+        params.append(identifier_type)
+    if ip is not None:
+        where.append("h.ipv4_address = %s")
+        params.append(ipv4_to_int(ip))
+    return " AND ".join(where), params
+
+
+def _execute(cursor: t.Any, sql: str, params: list, hostname_regex: str | None) -> None:
+    try:
+        cursor.execute(sql, params)
+    except psycopg2.errors.InvalidRegularExpression as exc:
+        raise InvalidInputError("hostname_regex", hostname_regex, str(exc).strip().splitlines()[0]) from None
+
+
+ORDER = "ORDER BY h.dhcp4_subnet_id, h.ipv4_address, h.hostname, h.host_id"
 
 
 def select_reservations(
@@ -76,33 +118,28 @@ def select_reservations(
     ``hostname_regex`` is a PostgreSQL regular expression (POSIX ARE), matched
     case-insensitively in the database.
     """
-    where = ["dhcp4_subnet_id IS NOT NULL"]
-    params: list = []
-    if subnet_ids is not None:
-        where.append("dhcp4_subnet_id = ANY(%s)")
-        params.append(sorted(set(subnet_ids)))
-    if hostname is not None:
-        where.append("lower(hostname) = lower(%s)")
-        params.append(hostname)
-    if hostname_regex is not None:
-        where.append("hostname ~* %s")
-        params.append(hostname_regex)
-    if identifier is not None:
-        where.append("dhcp_identifier = %s")
-        params.append(psycopg2.Binary(identifier))
-    if identifier_type is not None:
-        where.append("dhcp_identifier_type = %s")
-        params.append(identifier_type)
-    if ip is not None:
-        where.append("ipv4_address = %s")
-        params.append(ipv4_to_int(ip))
-    sql = f"SELECT {COLUMNS} FROM hosts WHERE {' AND '.join(where)} ORDER BY dhcp4_subnet_id, ipv4_address, hostname, host_id"
-    try:
-        cursor.execute(sql, params)
-    except psycopg2.errors.InvalidRegularExpression as exc:
-        raise InvalidInputError("hostname_regex", hostname_regex, str(exc).strip().splitlines()[0]) from None
+    where, params = _filters(subnet_ids=subnet_ids, hostname=hostname, hostname_regex=hostname_regex, identifier=identifier,
+                             identifier_type=identifier_type, ip=ip)
+    _execute(cursor, f"SELECT {HOST_COLUMNS} FROM hosts h WHERE {where} {ORDER}", params, hostname_regex)
     reservations = [row_to_reservation(row) for row in cursor.fetchall()]
     return [r for r in reservations if r.managed] if managed_only else reservations
+
+
+def select_reservations_with_leases(
+    cursor: t.Any, subnet_ids: t.Iterable[int] | None = None, hostname_regex: str | None = None,
+) -> list[tuple[Reservation, Lease | None]]:
+    """Like select_reservations(), each with the ``lease4`` row of its reserved address (None when there is none),
+    in one query. The state is Kea's own name for it, from its ``lease_state`` table."""
+    where, params = _filters(subnet_ids=subnet_ids, hostname_regex=hostname_regex)
+    _execute(cursor, (
+        f"SELECT {HOST_COLUMNS}, s.name, extract(epoch FROM l.expire)::bigint, l.valid_lifetime "
+        "FROM hosts h LEFT JOIN lease4 l ON l.address = h.ipv4_address LEFT JOIN lease_state s ON s.state = l.state "
+        f"WHERE {where} {ORDER}"), params, hostname_regex)
+    width = len(COLUMN_NAMES)
+    return [(row_to_reservation(row[:width]),
+             Lease(state=row[width] or "unknown", expire=int(row[width + 1]), valid_lifetime=int(row[width + 2] or 0))
+             if row[width + 1] is not None else None)
+            for row in cursor.fetchall()]
 
 
 def select_reservations_touching(cursor: t.Any, hostnames: t.Collection[str], addresses: t.Collection[str]) -> list[Reservation]:

@@ -1,4 +1,4 @@
-"""The collection builds, installs offline from its tarball, and documents its modules."""
+"""The collection builds, installs offline from its tarball, and documents its modules and its inventory plugin."""
 
 from __future__ import annotations
 
@@ -35,6 +35,12 @@ def test_build_install_offline_and_ansible_doc(tmp_path):
     for module in MODULES:
         page = subprocess.run([tool("ansible-doc"), f"ddi.kea_dns.{module}"], env=env, capture_output=True, text=True, check=True)
         assert "EXAMPLES:" in page.stdout and "ddi.kea_dns." in page.stdout
+    plugins = subprocess.run([tool("ansible-doc"), "-t", "inventory", "-l", "ddi.kea_dns", "--json"], env=env, capture_output=True,
+                             text=True, check=True)
+    assert sorted(json.loads(plugins.stdout)) == ["ddi.kea_dns.kea_reservations"]
+    page = subprocess.run([tool("ansible-doc"), "-t", "inventory", "ddi.kea_dns.kea_reservations"], env=env, capture_output=True,
+                          text=True, check=True)
+    assert "EXAMPLES:" in page.stdout and "KEA_DB_PASSWORD" in page.stdout and "cache_plugin" in page.stdout
 
 
 def test_action_group_lists_exactly_the_modules():

@@ -22,4 +22,6 @@ def test_the_lab_shows_dns_answers_and_inventory_files_and_cleans_up():
     assert "site-cabinet inventory files: us3-cab10-discovery.yml, us3-cab11-discovery.yml" in out
     assert "|--@us3_cab10:" in out and "us3-cab10-ru20-idrac.site.test A 10.99.0.21 (owned by ddi.kea_dns: True)" in out
     assert "/healthz 200, /readyz 200" in out
+    assert "through the inventory plugin ddi.kea_dns.kea_reservations" in out
+    assert "{ansible_host = 10.99.0.23}" in out and "{fqdn = us3-cab10-ru21-ilo.site.test}" in out
     assert set(glob.glob(os.path.join(tempfile.gettempdir(), "kea-dns-*"))) - before <= {os.path.join(tempfile.gettempdir(), "kea-dns-collections-0")}

@@ -54,6 +54,14 @@ def absolute_name(name: str, zone: str, field: str = "name") -> str:
     return parse_name(f"{candidate}.{zone}", field)
 
 
+def fqdn(hostname: str, zone: str | None) -> str:
+    """The absolute name of a host: a short ``hostname`` is made absolute in ``zone``; without a zone the hostname
+    is taken as it is. InvalidInputError when it is no valid DNS name."""
+    if zone:
+        return absolute_name(hostname.rstrip("."), zone, "hostname")
+    return parse_name(hostname, "hostname")
+
+
 def parse_value(rtype: str, value: object, field: str = "value") -> str:
     if not isinstance(value, str):
         value = str(value)

@@ -29,8 +29,7 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import (
     DnsBackend,
     RRset,
     RRsetKey,
-    absolute_name,
-    parse_name,
+    fqdn,
     reverse_name,
 )
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.plan import by_zone
@@ -57,9 +56,7 @@ class SyncSettings:
 
     def fqdn(self, hostname: str) -> str:
         """The absolute DNS name of a reservation's hostname; InvalidInputError when it is no valid DNS name."""
-        if self.zone:
-            return absolute_name(hostname.rstrip("."), self.zone, "hostname")
-        return parse_name(hostname, "hostname")
+        return fqdn(hostname, self.zone)
 
 
 @dataclass

@@ -5,21 +5,20 @@
 
 One YAML inventory file per cabinet, as the replaced daemon wrote them, so that a directory of them is one inventory:
 the site group (``us3``) holds the site-cabinet group (``us3_cab10``) which holds the hosts; a BMC-type group
-(``idrac``) lists them again. Host variables are those of the kea_reservations inventory plugin. A file is written
+(``idrac``) lists them again. Host names, variables and groups are those of the kea_reservations inventory plugin (``_inventory.py``). A file is written
 atomically (temporary file, then rename) and only when its content changes; a file the listener wrote earlier for a
 cabinet that has no BMC left is removed. Files without the listener's header are never touched.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import tempfile
 import typing as t
 
-from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import KeaDnsError
-from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import IDENTIFIER_TYPE_NAMES, Reservation, format_identifier
+from ansible_collections.ddi.kea_dns.plugins.module_utils._inventory import host_name, host_vars
+from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import Reservation
 from ansible_collections.ddi.kea_dns.plugins.module_utils._naming import HostnameParser
 from ansible_collections.ddi.kea_dns.plugins.module_utils._sync.dns_sync import SyncSettings
 
@@ -36,19 +35,6 @@ SUFFIX = "-discovery.yml"
 FILE_PART_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
 
-def host_vars(reservation: Reservation, parser: HostnameParser, settings: SyncSettings) -> dict[str, t.Any]:
-    location = parser.parse(reservation.hostname)
-    found: dict[str, t.Any] = {"ansible_host": reservation.ip, "subnet_id": reservation.key.subnet_id,
-                               "identifier_type": IDENTIFIER_TYPE_NAMES[reservation.key.identifier_type]}
-    identifier = format_identifier(reservation.key.identifier)
-    found["mac" if reservation.key.identifier_type == 0 else "identifier"] = identifier
-    if location is not None:
-        found.update({k: v for k, v in location.to_dict().items() if v is not None})
-    with contextlib.suppress(KeaDnsError):  # a name that is no DNS name just has no fqdn variable
-        found["fqdn"] = settings.fqdn(reservation.hostname)  # type: ignore[arg-type]
-    return found
-
-
 class Renderer:
     """Renders the files, remembering the host entries and file texts of the previous call: a batch that touched one
     cabinet re-renders that cabinet only, so the cost per event does not grow with the fleet."""
@@ -62,8 +48,8 @@ class Renderer:
         location = self.parser.parse(reservation.hostname)
         if location is None or not FILE_PART_RE.match(location.site) or not FILE_PART_RE.match(location.cabinet):
             return None
-        return (location.site, location.cabinet, location.groups(), str(reservation.hostname).lower(),
-                host_vars(reservation, self.parser, self.settings))
+        return (location.site, location.cabinet, location.groups(), host_name(reservation),
+                host_vars(reservation, location, self.settings.zone))
 
     def render(self, reservations: t.Iterable[Reservation]) -> tuple[dict[str, str], list[str]]:
         """File name -> content for every cabinet, and the selected hostnames the naming pattern could not place."""
