@@ -94,6 +94,7 @@ plugin: ddi.kea_dns.kea_reservations
 hostname_regex: '-(idrac|ilo|bmc|xcc)[0-9]*$'
 dns_zone: oob.example.com
 
+---
 # site-us3.kea_reservations.yml: two subnets, with leases, credentials from Vault (VAULT_ADDR and VAULT_TOKEN
 # in the environment), the Redfish URL of every BMC, a group of the leased BMCs and one per subnet;
 # cached for ten minutes

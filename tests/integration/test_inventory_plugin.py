@@ -215,7 +215,7 @@ def test_documentation_examples_are_valid_sources(reservations, kea_db, tmp_path
     page = subprocess.run([tool("ansible-doc"), "-t", "inventory", "ddi.kea_dns.kea_reservations", "--json"], env=ansible_env(),
                           capture_output=True, text=True, check=True)
     documented = set(json.loads(page.stdout)["ddi.kea_dns.kea_reservations"]["doc"]["options"])  # with the fragments'
-    examples = [block for block in texts["EXAMPLES"].split("\n\n") if block.strip()]
+    examples = [block for block in texts["EXAMPLES"].split("\n---\n") if block.strip()]
     assert len(examples) == 2
     for example in examples:
         assert yaml.safe_load(example)["plugin"] == "ddi.kea_dns.kea_reservations"
