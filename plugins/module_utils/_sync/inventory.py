@@ -78,7 +78,10 @@ class Renderer:
 def _text(key: tuple[str, str], members: list[tuple]) -> str:
     site, cabinet = key
     groups = members[0][2]
-    hosts = {entry[3]: entry[4] for entry in sorted(members, key=lambda entry: entry[3])}
+    # sorted() is stable: a name reserved twice keeps its first reservation, as in the inventory plugin (_inventory.build)
+    hosts: dict[str, dict] = {}
+    for entry in sorted(members, key=lambda entry: entry[3]):
+        hosts.setdefault(entry[3], entry[4])
     children: dict[str, t.Any] = {groups["site"]: {"children": {groups["cabinet"]: {"hosts": hosts}}}}
     types: dict[str, dict] = {}
     for entry in members:

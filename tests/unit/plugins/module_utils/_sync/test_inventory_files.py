@@ -29,6 +29,14 @@ def test_one_file_per_cabinet_with_site_cabinet_and_type_groups():
     assert set(tree) == {"us3", "idrac", "ilo"}
 
 
+def test_a_name_reserved_twice_keeps_its_first_reservation_as_in_the_plugin():
+    first = host("us3-cab10-ru20-idrac", "10.0.0.20", 1)
+    second = Reservation(key=ReservationKey(2, 0, (2).to_bytes(6, "big")), ip="10.0.1.20", hostname="US3-CAB10-RU20-IDRAC")
+    files, _unplaced = inventory.render([first, second], HostnameParser(), SyncSettings(zone="site.com"))
+    hosts = yaml.safe_load(files["us3-cab10-discovery.yml"])["all"]["children"]["us3"]["children"]["us3_cab10"]["hosts"]
+    assert list(hosts) == ["us3-cab10-ru20-idrac"] and hosts["us3-cab10-ru20-idrac"]["ansible_host"] == "10.0.0.20"
+
+
 def test_files_are_written_only_when_changed_and_only_ours_are_removed(tmp_path):
     out = str(tmp_path)
     (tmp_path / "hand-made-discovery.yml").write_text("all: {}\n")
