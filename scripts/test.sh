@@ -59,7 +59,7 @@ copy_collection
 ansible_test_pip_shim
 cd "$COLLECTION"
 
-stage "ruff" ruff check --no-cache plugins tests benchmarks scripts
+stage "ruff" ruff check --no-cache plugins extensions tests benchmarks scripts
 stage "ansible-test sanity" ansible-test sanity --venv --python 3.11 --color no
 stage "unit tests (ansible-test units)" ansible-test units --venv --python 3.11 --requirements --color no
 stage "integration tests (pytest, real servers)" python -m pytest -p no:cacheprovider -q tests/integration

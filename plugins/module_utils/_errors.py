@@ -11,6 +11,9 @@ secret.
 
 from __future__ import annotations
 
+import difflib
+import typing as t
+
 
 class KeaDnsError(Exception):
     """Base class of every error the collection's core raises."""
@@ -69,3 +72,9 @@ class MissingLibraryError(KeaDnsError):
         self.library = library
         self.package = package
         super().__init__(f"the Python library {library} is required (pip install {package}) but is not installed")
+
+
+def did_you_mean(name: str, known: t.Iterable[str]) -> str:
+    """A hint for a mistyped option name: `` (did you mean X?)``, or nothing."""
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f" (did you mean {close[0]}?)" if close else ""

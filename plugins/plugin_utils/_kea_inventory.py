@@ -9,7 +9,6 @@ data; ``Populator`` puts them into Ansible's inventory with the plugin's groups 
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import typing as t
@@ -22,6 +21,7 @@ from ansible.utils.unsafe_proxy import wrap_var
 from ansible_collections.ddi.kea_dns.plugins.module_utils import _kea_hosts as hosts
 from ansible_collections.ddi.kea_dns.plugins.module_utils._db import transaction
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import parse_name
+from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import did_you_mean
 from ansible_collections.ddi.kea_dns.plugins.module_utils._inventory import build
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import parse_subnet_id
 from ansible_collections.ddi.kea_dns.plugins.module_utils._naming import HostnameParser
@@ -37,9 +37,7 @@ def check_options(config: t.Mapping[str, t.Any], plugin: t.Any) -> None:
     """Ansible ignores unknown keys in an inventory configuration file; a typo must not silently drop a filter."""
     known = C.config.get_configuration_definitions("inventory", plugin._load_name)
     for name in sorted(set(config) - set(known)):
-        close = difflib.get_close_matches(name, known, n=1)
-        hint = f" (did you mean {close[0]}?)" if close else ""
-        raise AnsibleParserError(f"{plugin.NAME}: unknown option {name!r} in the configuration file{hint}; "
+        raise AnsibleParserError(f"{plugin.NAME}: unknown option {name!r} in the configuration file{did_you_mean(name, known)}; "
                                  f"ansible-doc -t inventory {plugin.NAME} lists the options")
 
 

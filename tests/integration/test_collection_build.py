@@ -41,6 +41,13 @@ def test_build_install_offline_and_ansible_doc(tmp_path):
     page = subprocess.run([tool("ansible-doc"), "-t", "inventory", "ddi.kea_dns.kea_reservations"], env=env, capture_output=True,
                           text=True, check=True)
     assert "EXAMPLES:" in page.stdout and "KEA_DB_PASSWORD" in page.stdout and "cache_plugin" in page.stdout
+    page = subprocess.run([tool("ansible-doc"), "-t", "filter", "ddi.kea_dns.event_records"], env=env, capture_output=True,
+                          text=True, check=True)
+    assert "EXAMPLES:" in page.stdout and "ddi.kea_dns.dns_record" in page.stdout
+    for name in ("extensions/eda/plugins/event_source/kea_events.py", "extensions/eda/rulebooks/kea_dns.yml",
+                 "extensions/eda/rulebooks/kea_dns_controller.yml", "meta/extensions.yml", "playbooks/dns_event.yml",
+                 "playbooks/inventory_refresh.yml"):
+        assert name in names
 
 
 def test_action_group_lists_exactly_the_modules():

@@ -147,7 +147,7 @@ def _credentials(environ: t.Mapping[str, str]) -> dict[str, str]:
     return found
 
 
-def _coerce(option: Option, value: t.Any, where: str) -> t.Any:
+def coerce(option: Option, value: t.Any, where: str) -> t.Any:
     if value is None:
         return None
     try:
@@ -206,11 +206,11 @@ def load(argv: t.Sequence[str] | None = None, environ: t.Mapping[str, str] | Non
     options: dict[str, t.Any] = {}
     for option in OPTIONS:
         if option.name in given:
-            options[option.name] = _coerce(option, given[option.name], "--")
+            options[option.name] = coerce(option, given[option.name], "--")
         elif option.name in from_file:
-            options[option.name] = _coerce(option, from_file[option.name], "")
+            options[option.name] = coerce(option, from_file[option.name], "")
         elif option.name in from_env:
-            options[option.name] = _coerce(option, from_env[option.name], "environment ")
+            options[option.name] = coerce(option, from_env[option.name], "environment ")
         else:
             options[option.name] = option.default
     options.update({name: from_env[name] for name in SECRET_OPTIONS if name in from_env})

@@ -63,18 +63,6 @@ class DnsRejected(Exception):
     """The DNS backend refused a change: find the row that causes it and skip that row."""
 
 
-class Backoff:
-    def __init__(self, maximum: float, first: float = 1.0) -> None:
-        self.first, self.maximum, self.current = first, maximum, 0.0
-
-    def next(self) -> float:
-        self.current = self.first if not self.current else min(self.current * 2, self.maximum)
-        return self.current
-
-    def reset(self) -> None:
-        self.current = 0.0
-
-
 # -- logging ------------------------------------------------------------------------------------------------------
 class _Redact(logging.Filter):
     def __init__(self, secrets: set[str]) -> None:
@@ -139,7 +127,7 @@ class Listener:
         self.sync: DnsSync | None = None
         self.work: t.Any = None
         self.listen: t.Any = None
-        self.dns_backoff = Backoff(options["retry_max_interval"])
+        self.dns_backoff = outbox.Backoff(options["retry_max_interval"])
         self.dns_retry_at = 0.0
         self.inventory_wanted = threading.Event()  # set by batches; the inventory thread rewrites the files
         self.inventory_lock = threading.Lock()
@@ -408,17 +396,13 @@ class Listener:
         self.work = connect(settings)
         with self.work.cursor() as cursor:
             hosts.check_schema(cursor)
-            cursor.execute("SELECT to_regclass(%s) IS NOT NULL", (f"{self.schema}.outbox",))
-            self.has_outbox = bool(cursor.fetchone()[0])
+            self.has_outbox = outbox.exists(cursor, self.schema)
         self.work.rollback()
         if not self.has_outbox and not self.options["once"]:
             raise InvalidInputError("events_schema", self.schema, f"{settings.where()} has no {self.schema}.outbox table; "
                                     "install it with the ddi.kea_dns.kea_db_events role")
         if self.options["use_database_events"]:
-            self.listen = connect(settings)
-            self.listen.autocommit = True
-            with self.listen.cursor() as cursor:
-                cursor.execute(f"LISTEN {self.options['events_channel']}")
+            self.listen = outbox.listen(settings, self.options["events_channel"])
             log.info("Listening for database lease events on channel '%s'", self.options["events_channel"])
         self.health.connected = True
         self.metrics.db_connected.set(1)
@@ -478,7 +462,7 @@ class Listener:
         return 0
 
     def run_database(self) -> int:
-        backoff = Backoff(self.options["retry_max_interval"])
+        backoff = outbox.Backoff(self.options["retry_max_interval"])
         while not self.stopping:
             try:
                 self.connect()

@@ -98,22 +98,35 @@ def render(reservations: t.Iterable[Reservation], parser: HostnameParser, settin
     return Renderer(parser, settings).render(reservations)
 
 
+def changes(output_dir: str, files: t.Mapping[str, str]) -> tuple[dict[str, str | None], list[str]]:
+    """What write() would do: the files whose content differs (name -> current content, None when missing), and the
+    listener's files of cabinets that are gone."""
+    differing: dict[str, str | None] = {}
+    for name, content in sorted(files.items()):
+        try:
+            with open(os.path.join(output_dir, name), encoding="utf-8") as current:
+                text = current.read()
+        except FileNotFoundError:
+            text = None
+        if text != content:
+            differing[name] = text
+    stale = []
+    if os.path.isdir(output_dir):
+        stale = [name for name in sorted(os.listdir(output_dir))
+                 if name.endswith(SUFFIX) and name not in files and _is_ours(os.path.join(output_dir, name))]
+    return differing, stale
+
+
 def write(output_dir: str, files: t.Mapping[str, str]) -> tuple[list[str], list[str]]:
     """Make ``output_dir`` hold exactly ``files`` among the listener's files; returns (written, removed) names."""
     os.makedirs(output_dir, exist_ok=True)
-    written, removed = [], []
-    for name, content in sorted(files.items()):
+    differing, stale = changes(output_dir, files)
+    for name in differing:
         path = os.path.join(output_dir, name)
-        try:
-            with open(path, encoding="utf-8") as current:
-                if current.read() == content:
-                    continue
-        except FileNotFoundError:
-            pass
         descriptor, temporary = tempfile.mkstemp(prefix=f".{name}.", dir=output_dir)
         try:
             with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-                handle.write(content)
+                handle.write(files[name])
                 handle.flush()
                 os.fsync(handle.fileno())
             os.chmod(temporary, 0o644)
@@ -122,12 +135,9 @@ def write(output_dir: str, files: t.Mapping[str, str]) -> tuple[list[str], list[
             if os.path.exists(temporary):
                 os.unlink(temporary)
             raise
-        written.append(name)
-    for name in sorted(os.listdir(output_dir)):
-        if name.endswith(SUFFIX) and name not in files and _is_ours(os.path.join(output_dir, name)):
-            os.unlink(os.path.join(output_dir, name))
-            removed.append(name)
-    return written, removed
+    for name in stale:
+        os.unlink(os.path.join(output_dir, name))
+    return list(differing), stale
 
 
 def _is_ours(path: str) -> bool:

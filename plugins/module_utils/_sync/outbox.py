@@ -18,6 +18,7 @@ import hashlib
 import typing as t
 from dataclasses import dataclass
 
+from ansible_collections.ddi.kea_dns.plugins.module_utils._db import DbSettings, connect
 from ansible_collections.ddi.kea_dns.plugins.module_utils._sync.schema import IDENTIFIER_RE
 
 LOCK_NAMESPACE = "ddi.kea_dns:"
@@ -59,6 +60,37 @@ class OutboxRow:
 
 def _is_ipv4_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 0xFFFFFFFF
+
+
+class Backoff:
+    """Waits between retries: 1 s, then doubled up to ``maximum``; reset after a success."""
+
+    def __init__(self, maximum: float, first: float = 1.0) -> None:
+        self.first, self.maximum, self.current = first, maximum, 0.0
+
+    def next(self) -> float:
+        self.current = self.first if not self.current else min(self.current * 2, self.maximum)
+        return self.current
+
+    def reset(self) -> None:
+        self.current = 0.0
+
+
+def listen(settings: DbSettings, channel: str) -> t.Any:
+    """A connection of its own (autocommit) that LISTENs on ``channel``; its notifications only wake the consumer."""
+    if not IDENTIFIER_RE.fullmatch(channel):
+        raise ValueError(f"not an SQL identifier: {channel!r}")
+    conn = connect(settings)
+    conn.autocommit = True
+    with conn.cursor() as cursor:
+        cursor.execute(f"LISTEN {channel}")
+    return conn
+
+
+def exists(cursor: t.Any, schema: str) -> bool:
+    """Whether ``schema`` holds an outbox table (installed by the kea_db_events role)."""
+    cursor.execute("SELECT to_regclass(%s) IS NOT NULL", (_table(schema),))
+    return bool(cursor.fetchone()[0])
 
 
 def _table(schema: str) -> str:
