@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import InvalidInputError
 from ansible_collections.ddi.kea_dns.plugins.module_utils._settings import ENV, PROVIDERS, options_from_env
+from ansible_collections.ddi.kea_dns.plugins.module_utils._sync.schema import IDENTIFIER_RE
 
 try:
     import yaml
@@ -222,17 +223,27 @@ def check(options: t.Mapping[str, t.Any]) -> None:
     """Cross-option checks (each names the option, its value and the cause)."""
     if options["enable_dns"] and not options["dns_zone"]:
         raise InvalidInputError("dns_zone", None, "enable_dns needs dns_zone (the zone of the records)")
-    for name in ("poll_interval", "retry_max_interval", "dns_timeout"):
-        if options[name] <= 0:
-            raise InvalidInputError(name, options[name], "must be greater than 0")
-    if not 1 <= options["batch_size"] <= 10000:
-        raise InvalidInputError("batch_size", options["batch_size"], "ranges from 1 to 10000")
+    check_outbox_options(options)
+    if options["dns_timeout"] <= 0:
+        raise InvalidInputError("dns_timeout", options["dns_timeout"], "must be greater than 0")
     if not 0 <= options["dns_ttl"] <= 2147483647:
         raise InvalidInputError("dns_ttl", options["dns_ttl"], "TTL ranges from 0 to 2147483647")
     if not options["hostname_filter"]:
         raise InvalidInputError("hostname_filter", options["hostname_filter"], "needs at least one glob ('*' selects every hostname)")
     if options["metrics_address"]:
         metrics_address(options["metrics_address"])
+
+
+def check_outbox_options(options: t.Mapping[str, t.Any]) -> None:
+    """The checks of the options every outbox consumer has (the daemon and the EDA source kea_events)."""
+    for name in ("events_schema", "events_channel"):
+        if not IDENTIFIER_RE.fullmatch(options[name]):
+            raise InvalidInputError(name, options[name], "expected a lower-case SQL identifier")
+    for name in ("poll_interval", "retry_max_interval"):
+        if options[name] <= 0:
+            raise InvalidInputError(name, options[name], "must be greater than 0")
+    if not 1 <= options["batch_size"] <= 10000:
+        raise InvalidInputError("batch_size", options["batch_size"], "ranges from 1 to 10000")
 
 
 def metrics_address(value: str) -> tuple[str, int]:

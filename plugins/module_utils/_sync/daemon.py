@@ -42,7 +42,6 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._settings import db_se
 from ansible_collections.ddi.kea_dns.plugins.module_utils._sync import config, inventory, leasefile, outbox
 from ansible_collections.ddi.kea_dns.plugins.module_utils._sync.dns_sync import DnsSync, Plan, SyncSettings
 from ansible_collections.ddi.kea_dns.plugins.module_utils._sync.metrics import Metrics, serve
-from ansible_collections.ddi.kea_dns.plugins.module_utils._sync.schema import IDENTIFIER_RE
 from ansible_collections.ddi.kea_dns.plugins.module_utils._vault import VaultClient
 
 log = logging.getLogger("ddi.kea_dns.listener")
@@ -119,9 +118,7 @@ class Listener:
         self.parser = HostnameParser(options["naming_pattern"])
         self.renderer = inventory.Renderer(self.parser, self.sync_settings)
         self.schema = options["events_schema"]
-        for name in ("events_schema", "events_channel"):
-            if not IDENTIFIER_RE.fullmatch(options[name]):
-                raise InvalidInputError(name, options[name], "expected a lower-case SQL identifier")
+        config.check_outbox_options(options)
         self.vault: VaultClient | None = None
         self.vault_renewed = time.monotonic()
         self.sync: DnsSync | None = None

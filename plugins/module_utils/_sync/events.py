@@ -29,7 +29,6 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import IDENTIFIER
 from ansible_collections.ddi.kea_dns.plugins.module_utils._naming import HostnameParser
 from ansible_collections.ddi.kea_dns.plugins.module_utils._settings import db_settings, options_from_env, vault_settings
 from ansible_collections.ddi.kea_dns.plugins.module_utils._sync import config, outbox
-from ansible_collections.ddi.kea_dns.plugins.module_utils._sync.schema import IDENTIFIER_RE
 from ansible_collections.ddi.kea_dns.plugins.module_utils._vault import VaultClient
 
 # The source's arguments: the listener daemon's options of the same name (same types, defaults and environment
@@ -80,14 +79,7 @@ def options(args: t.Mapping[str, t.Any] | None, environ: t.Mapping[str, str] | N
         value = args.get(name) if args.get(name) is not None else from_env.get(name)
         if value is not None:
             found[name] = str(value)
-    for name in ("events_schema", "events_channel"):
-        if not IDENTIFIER_RE.fullmatch(found[name]):
-            raise InvalidInputError(name, found[name], "expected a lower-case SQL identifier")
-    for name in ("poll_interval", "retry_max_interval"):
-        if found[name] <= 0:
-            raise InvalidInputError(name, found[name], "must be greater than 0")
-    if not 1 <= found["batch_size"] <= 10000:
-        raise InvalidInputError("batch_size", found["batch_size"], "ranges from 1 to 10000")
+    config.check_outbox_options(found)
     return found
 
 

@@ -44,7 +44,8 @@ def test_secrets_come_from_the_environment_or_systemd_credentials_never_the_file
 
 @pytest.mark.parametrize(("text", "field"), [("dns_zonee: x\n", "dns_zonee"), ("batch_size: 0\n", "batch_size"),
                                              ("provider: bind\n", "provider"), ("enable_dns: true\n", "dns_zone"),
-                                             ("metrics_address: ':x'\n", "metrics_address"), ("- a list\n", "config")])
+                                             ("metrics_address: ':x'\n", "metrics_address"), ("- a list\n", "config"),
+                                             ("events_channel: kea-events\n", "events_channel"), ("dns_timeout: 0\n", "dns_timeout")])
 def test_bad_options_name_the_field(tmp_path, text, field):
     path = tmp_path / "config.yml"
     path.write_text(text)
