@@ -58,3 +58,15 @@ attributes:
     membership:
       - ddi.kea_dns.dns
 """
+
+    ACTIONGROUP_KNOT = r"""
+options: {}
+attributes:
+  action_group:
+    description:
+      - Use C(group/ddi.kea_dns.knot) in C(module_defaults) to set defaults for this module, for example O(knot_socket).
+      - It is not in C(group/ddi.kea_dns.dns), whose defaults (C(provider) and the other backends' options) it does not take.
+    support: full
+    membership:
+      - ddi.kea_dns.knot
+"""

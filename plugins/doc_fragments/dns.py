@@ -108,7 +108,7 @@ options:
     type: path
     default: /run/knot/knot.sock
 requirements:
-  - libknot (C(pip install libknot), the version matching the installed Knot) for O(provider=knot)
+  - libknot (C(pip install libknot), the version matching the installed Knot) for the Knot control socket
 """
 
     TECHNITIUM = r"""

@@ -5,7 +5,7 @@
 
 Each group is one argspec builder here and one doc fragment of the same name
 (``kea_db`` <-> ``plugins/doc_fragments/kea_db.py``, ``vault`` <->
-``plugins/doc_fragments/vault.py``, ``naming`` <-> ``naming.py``, ``dns`` <-> ``dns.py``).
+``plugins/doc_fragments/vault.py``, ``naming`` <-> ``naming.py``, ``dns`` <-> ``dns.py``, ``archive`` <-> ``archive.py``).
 The options become the core's settings in ``_settings.py`` (Ansible-free, shared with the daemon),
 which also holds the environment variables of each option.
 """
@@ -54,6 +54,15 @@ def vault_argspec() -> dict:
         "vault_ca_cert": {"type": "path", "fallback": _env("vault_ca_cert")},
         "vault_validate_certs": {"type": "bool", "default": True},
         "vault_timeout": {"type": "int", "default": 30},
+    }
+
+
+def archive_argspec() -> dict:
+    return {
+        "backup_dir": {"type": "path"},
+        "name": {"type": "str"},
+        "keep": {"type": "int", "default": 0},
+        "archive": {"type": "path"},
     }
 
 

@@ -93,8 +93,10 @@ class PgCluster:
         return self.admin_sql(sql, params, dbname=self.kea_db)
 
     def reset(self) -> None:
-        """Empty the reservation and lease tables between tests."""
-        self.kea_sql("TRUNCATE hosts, lease4, lease6 RESTART IDENTITY CASCADE")
+        """Empty the reservation and lease tables between tests, and the lease statistics that Kea's triggers keep
+        (TRUNCATE fires no row trigger)."""
+        stats = [row[0] for row in self.kea_sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename ~ '^lease[46]_.*stat'")]
+        self.kea_sql(f"TRUNCATE hosts, lease4, lease6, {', '.join(stats)} RESTART IDENTITY CASCADE")
 
     def env(self) -> dict[str, str]:
         """Connection settings for the collection, as environment variables."""
@@ -122,3 +124,25 @@ class PgCluster:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def fill_leases(cluster: PgCluster, lease4: int, lease6: int = 0, dbname: str | None = None) -> None:
+    """``lease4`` DHCPv4 and ``lease6`` DHCPv6 leases in Kea's own tables, as Kea writes them (statistics triggers run)."""
+    cluster.admin_sql(
+        "INSERT INTO lease4 (address, hwaddr, client_id, valid_lifetime, expire, subnet_id, fqdn_fwd, fqdn_rev, hostname, state, user_context) "
+        "SELECT (10 << 24) + (99 << 16) + n, decode(lpad(to_hex(n), 12, '0'), 'hex'), NULL, 86400, "
+        "timestamptz '2026-11-22 00:00:00+00' + n * interval '1 second', 1 + n %% 4, n %% 2 = 0, n %% 3 = 0, "
+        "'us3-cab' || lpad((n / 40)::text, 2, '0') || '-ru' || lpad((n %% 40)::text, 2, '0') || '-idrac.site.test', 0, "
+        "CASE WHEN n %% 10 = 0 THEN '{\"note\": \"tab\\there, newline\\nthere\"}' END "
+        "FROM generate_series(1, %s) AS n", (lease4,), dbname=dbname or cluster.kea_db)
+    if lease6:
+        cluster.admin_sql(
+            "INSERT INTO lease6 (address, duid, valid_lifetime, expire, subnet_id, pref_lifetime, lease_type, iaid, prefix_len, "
+            "fqdn_fwd, fqdn_rev, hostname, state) "
+            "SELECT '2001:db8::' || to_hex(n), decode(lpad(to_hex(n), 28, '0'), 'hex'), 86400, "
+            "timestamptz '2026-11-22 00:00:00+00' + n * interval '1 second', 1, 43200, 0, n, 128, false, false, '', 0 "
+            "FROM generate_series(1, %s) AS n", (lease6,), dbname=dbname or cluster.kea_db)
+
+
+def table_rows(cluster: PgCluster, table: str, dbname: str | None = None) -> list[tuple]:
+    return cluster.admin_sql(f"SELECT * FROM {table} ORDER BY address", dbname=dbname or cluster.kea_db)  # noqa: S608 - test code, fixed names

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 import typing as t
 
+from ansible_collections.ddi.kea_dns.plugins.module_utils._files import replacing
 from ansible_collections.ddi.kea_dns.plugins.module_utils._inventory import host_name, host_vars
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import Reservation
 from ansible_collections.ddi.kea_dns.plugins.module_utils._naming import HostnameParser
@@ -122,19 +122,8 @@ def write(output_dir: str, files: t.Mapping[str, str]) -> tuple[list[str], list[
     os.makedirs(output_dir, exist_ok=True)
     differing, stale = changes(output_dir, files)
     for name in differing:
-        path = os.path.join(output_dir, name)
-        descriptor, temporary = tempfile.mkstemp(prefix=f".{name}.", dir=output_dir)
-        try:
-            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-                handle.write(files[name])
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(temporary, 0o644)
-            os.replace(temporary, path)
-        except BaseException:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
-            raise
+        with replacing(os.path.join(output_dir, name), 0o644, prefix=f".{name}.") as temporary, open(temporary, "w", encoding="utf-8") as handle:
+            handle.write(files[name])
     for name in stale:
         os.unlink(os.path.join(output_dir, name))
     return list(differing), stale

@@ -1,0 +1,106 @@
+# Copyright: ddi.kea_dns contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""PRIVATE to the collection: what the lease_backup module runs.
+
+A backup reads the leases (``_leases.py``) into a scratch directory and archives them (``_archive.py``) as
+``kea-leases-<name>-<UTC stamp>.tar.gz`` and the stable ``kea-leases.tar.gz``, then applies ``keep``. A restore unpacks
+and verifies the archive first, then compares it with the target: a target that already holds exactly the
+archive's leases is left alone (changed=false), a target holding other leases is refused unless ``force``.
+"""
+
+from __future__ import annotations
+
+import os
+import typing as t
+
+from ansible_collections.ddi.kea_dns.plugins.module_utils import _archive as archive
+from ansible_collections.ddi.kea_dns.plugins.module_utils import _leases as leases
+from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import ConflictError, InvalidInputError
+from ansible_collections.ddi.kea_dns.plugins.module_utils._settings import db_settings
+
+PREFIX = "kea-leases"
+STABLE = "kea-leases.tar.gz"
+
+
+def run_lease_backup(module: t.Any) -> dict:
+    return _backup(module) if module.params["state"] == "backup" else _restore(module)
+
+
+def _backup(module: t.Any) -> dict:
+    params = module.params
+    name = archive.backup_name(params.get("name"))
+    directory = archive.backup_dir(params.get("backup_dir"), module.check_mode)
+    when = archive.stamp()
+    path = archive.timestamped_path(directory, PREFIX, name, when)
+    stable = os.path.join(directory, STABLE)
+    manifest: dict = {"kind": PREFIX, "name": name, "created": when, "lease_database": params["lease_database"]}
+    with archive.scratch(directory if os.path.isdir(directory) else None) as work:
+        if params["lease_database"] == "memfile":
+            files = leases.copy_lease_files(params["lease_files"], work, params["lfc_wait"])
+            with open(os.path.join(work, leases.MEMFILE_DIR, os.path.basename(params["lease_files"][0])), encoding="utf-8", errors="replace") as handle:
+                header = handle.readline().strip()
+            manifest.update(source={"files": files}, kea_schema_version=None, memfile_header=header,
+                            rows={name: item["rows"] for name, item in files.items()})
+        else:
+            settings = db_settings(params, on_secret=module.no_log_values.add)
+            dumped = leases.dump_tables(settings, work)
+            manifest.update(source={"database": settings.where()}, kea_schema_version=dumped["kea_schema_version"], tables=dumped["tables"],
+                            rows={table: item["rows"] for table, item in dumped["tables"].items() if not item["statistics"]})
+        result: dict = {"changed": True, "archive": path, "stable_archive": stable, "rows": manifest["rows"], "removed": []}
+        if module.check_mode:
+            return result
+        result["manifest"] = archive.write(path, work, manifest)
+    archive.copy(path, stable)
+    result["removed"] = archive.prune(directory, PREFIX, name, params["keep"])
+    return result
+
+
+def _restore(module: t.Any) -> dict:
+    params = module.params
+    path = params["archive"]
+    with archive.scratch() as work:
+        manifest = archive.unpack(path, os.path.join(work, "archive"), kind=PREFIX)
+        if manifest.get("lease_database") != params["lease_database"]:
+            raise InvalidInputError("lease_database", params["lease_database"],
+                                    f"the archive {path} holds a {manifest.get('lease_database')} backup; nothing was changed")
+        result: dict = {"archive": path, "manifest": manifest, "rows": manifest["rows"]}
+        if params["lease_database"] == "memfile":
+            result.update(_restore_memfile(module, os.path.join(work, "archive"), manifest))
+        else:
+            result.update(_restore_tables(module, work, manifest))
+    return result
+
+
+def _restore_memfile(module: t.Any, source: str, manifest: dict) -> dict:
+    params = module.params
+    archived = manifest["source"]["files"]
+    targets = leases.memfile_targets(params["lease_files"], archived)
+    present = leases.occupied_memfiles(params["lease_files"])
+    stale = sorted(p for p in present if p not in targets.values())
+    identical = not stale and all(os.path.isfile(target) and archive.sha256_file(target) == archive.sha256_file(os.path.join(source, leases.MEMFILE_DIR, name))
+                                  for name, target in targets.items())
+    report = {"changed": not identical, "files": targets, "removed": stale, "replaced": present}
+    if identical:
+        return report
+    if any(present.values()) and not params["force"]:
+        held = ", ".join(f"{p} ({rows} leases)" for p, rows in present.items() if rows)
+        raise ConflictError(f"the target lease files are not empty: {held}; set force=true to replace them; nothing was changed")
+    if not module.check_mode:
+        leases.write_lease_files(source, targets, stale)
+    return report
+
+
+def _restore_tables(module: t.Any, work: str, manifest: dict) -> dict:
+    params = module.params
+    settings = db_settings(params, on_secret=module.no_log_values.add)
+    plan = leases.load_tables(settings, os.path.join(work, "archive"), manifest, force=True, check_mode=True)
+    if any(item["replaced"] for item in plan["tables"].values()):
+        # The target holds leases: the same ones (same rows, same order) mean there is nothing to do.
+        current = leases.dump_tables(settings, os.path.join(work, "current"))["tables"]
+        wanted = {item["path"]: item["sha256"] for item in manifest["files"]}
+        if all(table in current and archive.sha256_file(os.path.join(work, "current", item["file"])) == wanted[item["file"]]
+               for table, item in manifest["tables"].items() if not item.get("statistics")):
+            return dict(plan, changed=False)
+    done = leases.load_tables(settings, os.path.join(work, "archive"), manifest, force=params["force"], check_mode=module.check_mode)
+    return dict(done, changed=True)

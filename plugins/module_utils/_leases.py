@@ -1,0 +1,278 @@
+# Copyright: ddi.kea_dns contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""PRIVATE to the collection: Kea's leases read for a backup and written back by a restore (lease_backup).
+
+Memfile: a lease file and the companions of Kea's lease file cleanup (kea-lfc): ``<file>.2`` (previous leases),
+``<file>.1`` and ``<file>.completed`` while or after a clean-up runs. A copy is consistent when no clean-up ran while
+it was taken: the copier waits while kea-lfc runs (its ``<file>.pid``), copies, and starts again when a companion
+changed meanwhile. Kea only appends to the current file, so its copy ends at the last complete line.
+
+PostgreSQL: ``lease4`` and ``lease6`` (when present) are copied with COPY in one REPEATABLE READ, read-only
+transaction, so both tables come from one snapshot. A restore loads them with COPY in one transaction, checks the
+row counts against the manifest before it commits, and rolls back on any error.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+import typing as t
+
+from ansible_collections.ddi.kea_dns.plugins.module_utils import _db as db
+from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import ConflictError, InvalidInputError, NotFoundError, TransportError
+from ansible_collections.ddi.kea_dns.plugins.module_utils._files import replacing
+
+try:
+    from psycopg2 import sql
+except ImportError:  # pragma: no cover - reported by _db.require_psycopg2()
+    sql = None
+
+TABLES = ("lease4", "lease6")
+COMPANIONS = (".2", ".1", ".completed", "")  # Kea's order of loading; "" is the current file
+MEMFILE_DIR = "memfile"
+PGSQL_DIR = "pgsql"
+
+
+# --- memfile ---------------------------------------------------------------------------------------------------
+
+def _lfc_pid(lease_file: str) -> int | None:
+    """The pid of a running kea-lfc for ``lease_file``, or None."""
+    try:
+        with open(lease_file + ".pid", encoding="ascii") as handle:
+            pid = int(handle.read().strip() or 0)
+    except (OSError, ValueError):
+        return None
+    if pid <= 0:
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return pid
+    return pid
+
+
+def _rotated_signature(lease_file: str) -> tuple:
+    found = []
+    for suffix in COMPANIONS:
+        try:
+            stat = os.stat(lease_file + suffix)
+        except FileNotFoundError:
+            found.append(None)
+            continue
+        # The current file grows while Kea appends; only its identity counts. The others must not change at all.
+        found.append((stat.st_ino,) if suffix == "" else (stat.st_ino, stat.st_size, stat.st_mtime_ns))
+    return tuple(found)
+
+
+def count_rows(path: str) -> int:
+    """Data lines of a memfile CSV (the header excluded)."""
+    with open(path, "rb") as handle:
+        lines = sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+    return max(lines - 1, 0)
+
+
+def _copy_complete_lines(source: str, target: str) -> None:
+    shutil.copyfile(source, target)
+    with open(target, "rb+") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        tail = b""
+        while size and not tail.endswith(b"\n"):
+            step = min(size, 4096)
+            handle.seek(size - step)
+            tail = handle.read(step)
+            cut = tail.rfind(b"\n")
+            if cut >= 0:
+                handle.truncate(size - step + cut + 1)
+                return
+            size -= step
+            tail = b""
+        if size == 0:
+            handle.truncate(0)
+
+
+def copy_lease_files(lease_files: t.Sequence[str], dest: str, lfc_wait: float = 30.0) -> dict[str, dict]:
+    """Copy each lease file and its companions into ``dest/memfile``; returns {archived name: {source, rows}}."""
+    for path in lease_files:
+        if not os.path.isfile(path):
+            raise NotFoundError(f"lease_files: lease file {path} does not exist")
+    names = [os.path.basename(p) for p in lease_files]
+    if len(set(names)) != len(names):
+        raise InvalidInputError("lease_files", list(lease_files), "two lease files have the same file name")
+    target_dir = os.path.join(dest, MEMFILE_DIR)
+    deadline = time.monotonic() + lfc_wait
+    while True:
+        copied: dict[str, dict] = {}
+        shutil.rmtree(target_dir, ignore_errors=True)
+        os.makedirs(target_dir)
+        busy = [(p, _lfc_pid(p)) for p in lease_files if _lfc_pid(p)]
+        if not busy:
+            before = [_rotated_signature(p) for p in lease_files]
+            for path in lease_files:
+                for suffix in COMPANIONS:
+                    if os.path.exists(path + suffix):
+                        archived = os.path.basename(path) + suffix
+                        _copy_complete_lines(path + suffix, os.path.join(target_dir, archived))
+                        copied[archived] = {"source": path + suffix, "lease_file": os.path.basename(path),
+                                            "rows": count_rows(os.path.join(target_dir, archived))}
+            if before == [_rotated_signature(p) for p in lease_files] and not any(_lfc_pid(p) for p in lease_files):
+                return copied
+        if time.monotonic() > deadline:
+            what = ", ".join(f"{p} (kea-lfc pid {pid})" for p, pid in busy) or ", ".join(lease_files)
+            raise TransportError(f"no consistent copy of {what}: Kea's lease file cleanup kept running or rotating the files for {lfc_wait:g} s")
+        time.sleep(0.2)
+
+
+def memfile_targets(lease_files: t.Sequence[str], archived: t.Mapping[str, dict]) -> dict[str, str]:
+    """{archived name: target path}: each archived file goes next to the entry of ``lease_files`` of the same file
+    name, with its suffix; with one lease file on both sides, it may be restored under another name."""
+    bases = sorted({item["lease_file"] for item in archived.values()})
+    by_name = {os.path.basename(p): p for p in lease_files}
+    if len(bases) == 1 and len(lease_files) == 1:
+        by_name = {bases[0]: lease_files[0]}
+    missing = [base for base in bases if base not in by_name]
+    if missing:
+        raise InvalidInputError("lease_files", list(lease_files), f"the archive holds {', '.join(missing)}, which no entry of lease_files names")
+    return {name: by_name[item["lease_file"]] + name[len(item["lease_file"]):] for name, item in archived.items()}
+
+
+def occupied_memfiles(lease_files: t.Sequence[str]) -> dict[str, int]:
+    """{path: rows} of the lease files and companions that exist at the target."""
+    return {p + s: count_rows(p + s) for p in lease_files for s in COMPANIONS if os.path.isfile(p + s)}
+
+
+def write_lease_files(source_dir: str, targets: dict[str, str], stale: t.Iterable[str]) -> None:
+    """Put each archived file in place (temporary file + rename, owner and mode of the file it replaces or of its
+    directory) and remove ``stale`` companions that Kea would otherwise load with them."""
+    for name, target in targets.items():
+        directory = os.path.dirname(target) or "."
+        reference = os.stat(target) if os.path.exists(target) else os.stat(directory)
+        with replacing(target, reference.st_mode & 0o666 if os.path.exists(target) else 0o644, prefix=".restore-") as partial:
+            shutil.copyfile(os.path.join(source_dir, MEMFILE_DIR, name), partial)
+            if os.geteuid() == 0:
+                os.chown(partial, reference.st_uid, reference.st_gid)
+    for path in stale:
+        os.unlink(path)
+
+
+# --- PostgreSQL ------------------------------------------------------------------------------------------------
+
+def _schema_version(cursor: t.Any) -> str:
+    cursor.execute("SELECT to_regclass('schema_version') IS NOT NULL")
+    if not cursor.fetchone()[0]:
+        raise NotFoundError("the database holds no Kea schema (no table schema_version); initialise it with kea-admin db-init")
+    cursor.execute("SELECT version, minor FROM schema_version ORDER BY version DESC, minor DESC LIMIT 1")
+    major, minor = cursor.fetchone()
+    return f"{major}.{minor}"
+
+
+def _columns(cursor: t.Any, table: str) -> list[str]:
+    cursor.execute("SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attnum > 0 AND NOT attisdropped "
+                   "ORDER BY attnum", (table,))
+    return [row[0] for row in cursor.fetchall()]
+
+
+def _statistics_tables(cursor: t.Any) -> list[str]:
+    """The tables Kea's lease triggers keep counts in (lease4_stat, lease6_stat_by_client_class, lease4_pool_stat, ...)."""
+    cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename ~ '^lease[46]_.*stat' ORDER BY 1")
+    return [row[0] for row in cursor.fetchall()]
+
+
+def dump_tables(settings: t.Any, dest: str) -> dict:
+    """COPY lease4, lease6 (when present) and the statistics tables of Kea's triggers from one snapshot into
+    ``dest/pgsql``; returns the manifest's part: {kea_schema_version, tables: {name: {columns, rows, file, statistics}}}."""
+    conn = db.connect(settings)
+    tables: dict[str, dict] = {}
+    try:
+        conn.set_session(isolation_level="REPEATABLE READ", readonly=True)
+        with conn.cursor() as cursor:
+            version = _schema_version(cursor)
+            os.makedirs(os.path.join(dest, PGSQL_DIR))
+            for table in [*TABLES, *_statistics_tables(cursor)]:
+                columns = _columns(cursor, table)
+                if not columns:
+                    continue
+                path = os.path.join(dest, PGSQL_DIR, f"{table}.copy")
+                query = sql.SQL("COPY (SELECT {} FROM {} ORDER BY {}) TO STDOUT").format(
+                    sql.SQL(", ").join(map(sql.Identifier, columns)), sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)))
+                with open(path, "wb") as out:
+                    cursor.copy_expert(query, out)
+                tables[table] = {"columns": columns, "rows": cursor.rowcount, "file": f"{PGSQL_DIR}/{table}.copy", "statistics": table not in TABLES}
+        conn.rollback()
+    except db.psycopg2.Error as exc:
+        raise db.translate(exc, settings) from None
+    finally:
+        conn.close()
+    if "lease4" not in tables:
+        raise NotFoundError(f"{settings.where()} has no table lease4; is it Kea's lease database?")
+    return {"kea_schema_version": version, "tables": tables}
+
+
+def load_tables(settings: t.Any, source: str, manifest: dict, force: bool, check_mode: bool) -> dict:
+    """Load the archived lease tables in one transaction; returns {table: {rows, replaced}} and how the statistics
+    were made. Refuses a target that holds leases unless ``force`` (then they are deleted in the same transaction), a
+    target without the archived columns, and row counts that differ from the manifest. In check mode nothing is written.
+
+    Kea's lease triggers update a statistics row for every lease (about 0.35 ms each, most of the time of a large
+    restore). When the task's user owns the lease tables and the target has the archive's statistics tables, the
+    triggers are disabled for the load and the statistics tables are loaded from the same snapshot instead; otherwise
+    the triggers count every row.
+    """
+    leases = {table: item for table, item in manifest["tables"].items() if not item.get("statistics")}
+    statistics = {table: item for table, item in manifest["tables"].items() if item.get("statistics")}
+    report: dict[str, dict] = {}
+    with db.transaction(settings) as cursor:
+        version = _schema_version(cursor)
+        for table, item in leases.items():
+            columns = _columns(cursor, table)
+            if not columns:
+                raise NotFoundError(f"{settings.where()} has no table {table} (Kea schema {version}); nothing was changed")
+            lacking = [c for c in item["columns"] if c not in columns]
+            if lacking:
+                raise ConflictError(f"table {table} of {settings.where()} (Kea schema {version}) lacks the columns {', '.join(lacking)} of the "
+                                    f"archive (Kea schema {manifest['kea_schema_version']}); nothing was changed")
+            cursor.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table)))
+            report[table] = {"rows": item["rows"], "replaced": cursor.fetchone()[0]}
+        occupied = {table: r["replaced"] for table, r in report.items() if r["replaced"]}
+        if occupied and not force:
+            held = ", ".join(f"{table} holds {rows} rows" for table, rows in occupied.items())
+            raise ConflictError(f"the target {settings.where()} is not empty ({held}); set force=true to replace its leases; nothing was changed")
+        same_statistics = _statistics_tables(cursor) == sorted(statistics) and all(
+            [c for c in item["columns"] if c not in _columns(cursor, table)] == [] for table, item in statistics.items())
+        if check_mode:
+            return {"tables": report, "statistics": "snapshot" if same_statistics else "triggers"}
+        fast = same_statistics and _disable_triggers(cursor, list(leases))
+        for table in leases:
+            if report[table]["replaced"]:
+                cursor.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(table)))
+        if fast:
+            for table in statistics:
+                cursor.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(table)))
+        for table, item in {**leases, **(statistics if fast else {})}.items():
+            identifier = sql.Identifier(table)
+            with open(os.path.join(source, item["file"]), "rb") as data:
+                cursor.copy_expert(sql.SQL("COPY {} ({}) FROM STDIN").format(identifier, sql.SQL(", ").join(map(sql.Identifier, item["columns"]))), data)
+            cursor.execute(sql.SQL("SELECT count(*) FROM {}").format(identifier))
+            loaded = cursor.fetchone()[0]
+            if loaded != item["rows"]:
+                raise ConflictError(f"table {table}: {loaded} rows after the load, the manifest says {item['rows']}; rolled back, nothing was changed")
+        if fast:
+            for table in leases:
+                cursor.execute(sql.SQL("ALTER TABLE {} ENABLE TRIGGER USER").format(sql.Identifier(table)))
+    return {"tables": report, "statistics": "snapshot" if fast else "triggers"}
+
+
+def _disable_triggers(cursor: t.Any, tables: list[str]) -> bool:
+    """Disable the user triggers of ``tables`` inside the transaction; False (and nothing changed) when not the owner."""
+    cursor.execute("SAVEPOINT kea_dns_triggers")
+    try:
+        for table in tables:
+            cursor.execute(sql.SQL("ALTER TABLE {} DISABLE TRIGGER USER").format(sql.Identifier(table)))
+    except db.psycopg2.errors.InsufficientPrivilege:
+        cursor.execute("ROLLBACK TO SAVEPOINT kea_dns_triggers")
+        return False
+    cursor.execute("RELEASE SAVEPOINT kea_dns_triggers")
+    return True

@@ -1,0 +1,66 @@
+"""A real kea-dhcp4 with memfile leases and the lease_cmds hook, driven through its control socket.
+
+It listens on no interface (``interfaces: []``): leases are made with ``lease4-add``, as an operator or a
+provisioning system would, and Kea writes them to its memfile lease file and rotates it with kea-lfc.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import socket
+
+from tests.harness.procs import ServerProcess, wait_for
+
+HOOKS = sorted(glob.glob("/usr/lib/*/kea/hooks/libdhcp_lease_cmds.so"))
+
+
+class KeaMemfile(ServerProcess):
+    def __init__(self, lfc_interval: int = 0, lease_dir: str | None = None) -> None:
+        super().__init__("kea-dns-kea-")
+        self.lease_dir = lease_dir or self.base
+        self.lease_file = os.path.join(self.lease_dir, "kea-leases4.csv")
+        self.socket = os.path.join(self.base, "kea.sock")
+        self.lfc_interval = lfc_interval
+
+    def start(self) -> KeaMemfile:
+        config = {"Dhcp4": {
+            "interfaces-config": {"interfaces": []},
+            "control-socket": {"socket-type": "unix", "socket-name": self.socket},
+            "lease-database": {"type": "memfile", "name": self.lease_file, "lfc-interval": self.lfc_interval},
+            "hooks-libraries": [{"library": HOOKS[0]}],
+            "valid-lifetime": 86400,
+            "subnet4": [{"id": 1, "subnet": "10.99.0.0/16", "pools": [{"pool": "10.99.100.0 - 10.99.200.255"}]}],
+            "loggers": [{"name": "kea-dhcp4", "output_options": [{"output": "stdout"}], "severity": "INFO"}],
+        }}
+        path = os.path.join(self.base, "kea-dhcp4.json")
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump(config, handle)
+        env = dict(os.environ, KEA_PIDFILE_DIR=self.base, KEA_LOCKFILE_DIR=self.base)
+        self.spawn(["kea-dhcp4", "-c", path], "kea-dhcp4.log", env=env)
+        wait_for(lambda: os.path.exists(self.socket), 15, "kea-dhcp4")
+        return self
+
+    def command(self, command: str, arguments: dict | None = None) -> dict:
+        with socket.socket(socket.AF_UNIX) as conn:
+            conn.settimeout(30)
+            conn.connect(self.socket)
+            conn.sendall(json.dumps({"command": command, **({"arguments": arguments} if arguments else {})}).encode())
+            data = b""
+            while chunk := conn.recv(1 << 16):
+                data += chunk
+        answer = json.loads(data)
+        assert answer["result"] in (0, 3), answer  # 3: empty
+        return answer
+
+    def add_leases(self, start: int, count: int) -> None:
+        for index in range(start, start + count):
+            self.command("lease4-add", {"ip-address": f"10.99.{index // 250}.{index % 250 + 1}",
+                                        "hw-address": f"aa:bb:cc:dd:{index // 256:02x}:{index % 256:02x}",
+                                        "hostname": f"us3-cab{index // 40:02d}-ru{index % 40:02d}-idrac"})
+
+    def leases(self) -> list[dict]:
+        """Every lease Kea holds, without the fields that move with the clock (cltt is kept: it is restored)."""
+        answer = self.command("lease4-get-all")
+        return sorted(answer.get("arguments", {}).get("leases", []), key=lambda lease: lease["ip-address"])

@@ -1,0 +1,170 @@
+"""ddi.kea_dns.lease_backup: real Kea memfile lease files (written and rotated by kea-dhcp4 and kea-lfc) and Kea's
+real PostgreSQL lease tables, backed up, restored into a fresh target and compared row for row."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tarfile
+import time
+import uuid
+
+import pytest
+
+from tests.harness.ansible import run_tasks
+from tests.harness.kea import KeaMemfile
+from tests.harness.postgres import fill_leases, table_rows
+from tests.harness.procs import wait_for
+
+
+def lease_task(**args) -> dict:
+    return {"ddi.kea_dns.lease_backup": args}
+
+
+@pytest.fixture
+def fresh_db(kea_db):
+    """An empty database with Kea's schema (kea-admin db-init), dropped afterwards."""
+    name = f"kea_restore_{uuid.uuid4().hex[:8]}"
+    kea_db.admin_sql(f"CREATE DATABASE {name} OWNER {kea_db.kea_user}")
+    kea_db.kea_admin("db-init", name)
+    yield name
+    kea_db.admin_sql(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+def test_memfile_backup_restore_identical_in_kea(tmp_path):
+    backups = str(tmp_path / "backups")
+    with KeaMemfile(lfc_interval=1) as kea:
+        kea.add_leases(0, 40)
+        wait_for(lambda: os.path.exists(kea.lease_file + ".2"), 20, "kea-lfc to write kea-leases4.csv.2")
+        kea.add_leases(40, 10)
+        kea.command("lease4-del", {"ip-address": "10.99.0.5"})
+        original = kea.leases()
+        task = lease_task(lease_database="memfile", lease_files=[kea.lease_file], backup_dir=backups, name="unified-dns-dhcp")
+        check = run_tasks([dict(task, check_mode=True)]).results[0]
+        assert check["changed"] is True and check["rows"]["kea-leases4.csv.2"] > 0 and not os.path.exists(backups), check
+        backup = run_tasks([task]).results[0]
+    assert len(original) == 49
+    assert re.fullmatch(r".*/kea-leases-unified-dns-dhcp-\d{8}T\d{6}Z\.tar\.gz", backup["archive"]), backup
+    assert os.path.isfile(os.path.join(backups, "kea-leases.tar.gz"))
+    manifest = backup["manifest"]
+    assert set(manifest["rows"]) >= {"kea-leases4.csv", "kea-leases4.csv.2"}, manifest
+    assert manifest["memfile_header"].startswith("address,hwaddr,client_id,valid_lifetime")
+
+    # Restore into a new directory and start a new Kea on it: it holds exactly the same leases.
+    target_dir = tmp_path / "restored"
+    target_dir.mkdir()
+    target = str(target_dir / "kea-leases4.csv")
+    with open(target, "w", encoding="utf-8") as handle:
+        handle.write("address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,hostname,state,user_context\n"
+                     "10.99.9.9,aa:aa:aa:aa:aa:aa,,86400,1795400000,1,0,0,stale,0,\n")
+    with open(target + ".2", "w", encoding="utf-8") as handle:
+        handle.write("address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,hostname,state,user_context\n")
+    run = run_tasks([
+        lease_task(state="restore", lease_database="memfile", lease_files=[target], archive=os.path.join(backups, "kea-leases.tar.gz")),
+        dict(lease_task(state="restore", lease_database="memfile", lease_files=[target], archive=backup["archive"], force=True), check_mode=True),
+        lease_task(state="restore", lease_database="memfile", lease_files=[target], archive=backup["archive"], force=True),
+        lease_task(state="restore", lease_database="memfile", lease_files=[target], archive=backup["archive"]),
+    ])
+    refused, dry_run, restore, again = run.results
+    assert refused.get("failed") and "not empty" in refused["msg"] and "nothing was changed" in refused["msg"], refused
+    assert dry_run["changed"] is True, dry_run
+    assert restore["changed"] is True and restore["files"]["kea-leases4.csv"] == target, restore
+    assert again["changed"] is False, again
+    with KeaMemfile(lease_dir=str(target_dir)) as restored:
+        assert restored.leases() == original
+
+
+def test_postgresql_backup_restore_row_for_row(kea_db, fresh_db, tmp_path):
+    fill_leases(kea_db, 600, 60)
+    backups = str(tmp_path / "backups")
+    run = run_tasks([lease_task(lease_database="postgresql", backup_dir=backups, name="dhcp1")], env=kea_db.env())
+    backup = run.results[0]
+    assert backup["changed"] is True and backup["rows"] == {"lease4": 600, "lease6": 60}, backup
+    manifest = backup["manifest"]
+    assert manifest["kea_schema_version"] == kea_db.kea_sql("SELECT version || '.' || minor FROM schema_version")[0][0]
+    with tarfile.open(backup["archive"], "r:gz") as tar:
+        assert tar.getnames()[0] == "manifest.json"
+        assert json.loads(tar.extractfile("manifest.json").read())["files"] == manifest["files"]
+
+    target_env = dict(kea_db.env(), KEA_DB_NAME=fresh_db)
+    stats_before = kea_db.kea_sql("SELECT subnet_id, state, leases FROM lease4_stat ORDER BY 1, 2")
+    run = run_tasks([
+        dict(lease_task(state="restore", lease_database="postgresql", archive=backup["archive"]), check_mode=True),
+        lease_task(state="restore", lease_database="postgresql", archive=backup["stable_archive"]),
+        lease_task(state="restore", lease_database="postgresql", archive=backup["archive"]),
+    ], env=target_env)
+    dry_run, restore, again = run.results
+    assert dry_run["changed"] is True and dry_run["tables"]["lease4"] == {"rows": 600, "replaced": 0}, dry_run
+    assert restore["changed"] is True and restore["statistics"] == "snapshot" and again["changed"] is False, (restore, again)
+    for table in ("lease4", "lease6"):
+        assert table_rows(kea_db, table, fresh_db) == table_rows(kea_db, table), table
+    assert kea_db.admin_sql("SELECT subnet_id, state, leases FROM lease4_stat ORDER BY 1, 2", dbname=fresh_db) == stats_before
+
+    # A target that holds other leases is refused unless forced; force replaces them in one transaction.
+    kea_db.kea_sql("DELETE FROM lease4 WHERE address % 7 = 0")
+    changed_rows = table_rows(kea_db, "lease4")
+    held = len(changed_rows)
+    run = run_tasks([
+        lease_task(state="restore", lease_database="postgresql", archive=backup["archive"]),
+        lease_task(state="restore", lease_database="postgresql", archive=backup["archive"], force=True),
+    ], env=kea_db.env())
+    refused, forced = run.results
+    assert refused.get("failed") and f"is not empty (lease4 holds {held} rows, lease6 holds 60 rows)" in refused["msg"], refused
+    assert forced["changed"] is True and forced["tables"]["lease4"] == {"rows": 600, "replaced": held}, forced
+    assert table_rows(kea_db, "lease4") != changed_rows and table_rows(kea_db, "lease4") == table_rows(kea_db, "lease4", fresh_db)
+
+
+def test_bad_archives_and_targets_change_nothing(kea_db, fresh_db, tmp_path):
+    fill_leases(kea_db, 50)
+    backups = str(tmp_path / "backups")
+    archive = run_tasks([lease_task(lease_database="postgresql", backup_dir=backups)], env=kea_db.env()).results[0]["archive"]
+    corrupt = str(tmp_path / "corrupt.tar.gz")
+    with open(archive, "rb") as source:
+        data = bytearray(source.read())
+    data[len(data) // 2] ^= 0xFF
+    with open(corrupt, "wb") as out:
+        out.write(data)
+    kea_db.admin_sql("INSERT INTO lease4 (address, valid_lifetime, subnet_id, state) VALUES (1, 1, 1, 0)", dbname=fresh_db)
+    target_env = dict(kea_db.env(), KEA_DB_NAME=fresh_db)
+    before = table_rows(kea_db, "lease4", fresh_db)
+    run = run_tasks([
+        lease_task(state="restore", lease_database="postgresql", archive=corrupt, force=True),
+        lease_task(state="restore", lease_database="postgresql", archive=str(tmp_path / "missing.tar.gz"), force=True),
+        lease_task(state="restore", lease_database="memfile", archive=archive, lease_files=[str(tmp_path / "x.csv")]),
+        lease_task(state="restore", lease_database="postgresql", archive=archive),
+        lease_task(lease_database="memfile", lease_files=[str(tmp_path / "missing.csv")], backup_dir=backups),
+    ], env=target_env)
+    corrupt_r, missing_r, wrong_kind, not_empty, no_lease_file = run.results
+    assert "corrupt or truncated" in corrupt_r["msg"] or "checksum mismatch" in corrupt_r["msg"], corrupt_r
+    assert "nothing was changed" in corrupt_r["msg"] and "no such file" in missing_r["msg"], missing_r
+    assert wrong_kind["msg"].startswith("lease_database: invalid value 'memfile'"), wrong_kind
+    assert "not empty (lease4 holds 1 rows)" in not_empty["msg"], not_empty
+    assert "lease file" in no_lease_file["msg"] and "missing.csv" in no_lease_file["msg"], no_lease_file
+    assert table_rows(kea_db, "lease4", fresh_db) == before
+
+
+def test_retention_keeps_exactly_n(kea_db, tmp_path):
+    fill_leases(kea_db, 10)
+    backups = tmp_path / "backups"
+    written = []
+    for _round in range(5):
+        written.append(run_tasks([lease_task(lease_database="postgresql", backup_dir=str(backups), name="ret", keep=3)], env=kea_db.env()).results[0])
+        time.sleep(1.05)  # archive names carry the second
+    kept = sorted(p.name for p in backups.iterdir() if p.name.startswith("kea-leases-ret-"))
+    assert kept == sorted(os.path.basename(w["archive"]) for w in written[-3:]), kept
+    assert (backups / "kea-leases.tar.gz").read_bytes() == open(written[-1]["archive"], "rb").read()  # noqa: SIM115
+
+
+def test_restore_by_a_user_who_does_not_own_the_tables_counts_with_the_triggers(kea_db, fresh_db, tmp_path):
+    fill_leases(kea_db, 300, 20)
+    archive = run_tasks([lease_task(lease_database="postgresql", backup_dir=str(tmp_path))], env=kea_db.env()).results[0]["archive"]
+    password = uuid.uuid4().hex
+    kea_db.admin_sql("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'kea_loader') THEN CREATE ROLE kea_loader LOGIN; END IF; END $$")
+    kea_db.admin_sql("ALTER ROLE kea_loader PASSWORD %s", (password,))
+    kea_db.admin_sql("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO kea_loader", dbname=fresh_db)
+    env = dict(kea_db.env(), KEA_DB_NAME=fresh_db, KEA_DB_USER="kea_loader", KEA_DB_PASSWORD=password)
+    result = run_tasks([lease_task(state="restore", lease_database="postgresql", archive=archive)], env=env).results[0]
+    assert result["changed"] is True and result["statistics"] == "triggers", result
+    for table in ("lease4", "lease6", "lease4_stat", "lease6_stat"):
+        assert kea_db.admin_sql(f"SELECT * FROM {table} ORDER BY 1, 2", dbname=fresh_db) == kea_db.kea_sql(f"SELECT * FROM {table} ORDER BY 1, 2"), table
