@@ -10,9 +10,9 @@ export KEA_DNS_ROOT KEA_DNS_VENV
 
 # Debian packages: PostgreSQL server binaries, Kea's schema tool, shellcheck for ansible-test sanity.
 # DNS servers for the backend tests: PowerDNS (sqlite3 backend), BIND 9, Knot (+ its Python control library).
-# Java 17 for ansible-rulebook (its rule engine, Drools, runs in a JVM). kea-dhcp4-server for the lease backup tests
-# (real memfile lease files written and rotated by kea-dhcp4 and kea-lfc).
-DEBIAN_PACKAGES=(postgresql kea-admin kea-dhcp4-server shellcheck python3-venv git pdns-server pdns-backend-sqlite3 sqlite3
+# Java 17 for ansible-rulebook (its rule engine, Drools, runs in a JVM). Kea DHCPv4 and its control agent for the
+# lease backup tests and the kea_server role; busybox (udhcpc) as the DHCP client of the end-to-end test.
+DEBIAN_PACKAGES=(postgresql kea-admin kea-dhcp4-server kea-ctrl-agent busybox shellcheck python3-venv git pdns-server pdns-backend-sqlite3 sqlite3
     bind9 bind9-dnsutils knot knot-dnsutils python3-libknot openjdk-17-jre-headless)
 
 install_debian_packages() {
