@@ -148,8 +148,10 @@ class Knot(ServerProcess):
 
     key_name = "tsig1"
 
-    def __init__(self) -> None:
+    def __init__(self, update_types: list[str] | None = None) -> None:
+        """``update_types``: limit the TSIG key's updates to these record types (Knot's ACL ``update-type``)."""
         super().__init__("kea-dns-knot-")
+        self.update_types = update_types
         self.port = free_port()
         self.socket = os.path.join(self.base, "knot.sock")
         self.key_secret = base64.b64encode(secrets.token_bytes(32)).decode()
@@ -164,6 +166,7 @@ class Knot(ServerProcess):
                 if zone == "site.test":
                     handle.write("ns1 A 127.0.0.1\n")
         zone_lines = "".join(f"  - domain: {zone}\n    acl: [update, transfer]\n" for zone in ZONES)
+        update_limit = f"    update-type: [{', '.join(self.update_types)}]\n" if self.update_types else ""
         config = f"""server:
     rundir: "{self.base}"
     listen: 127.0.0.1@{self.port}
@@ -177,7 +180,7 @@ acl:
   - id: update
     key: {self.key_name}
     action: update
-  - id: transfer
+{update_limit}  - id: transfer
     key: {self.key_name}
     action: transfer
 template:

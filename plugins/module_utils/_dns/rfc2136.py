@@ -109,7 +109,8 @@ class Rfc2136Backend(DnsBackend):
         except dns.exception.Timeout:
             raise TransportError(f"{self.where} did not answer within {self.settings.timeout} s ({what})") from None
         except dns.tsig.PeerError as exc:
-            raise AuthenticationError(f"{self.where} rejected the TSIG key {self.settings.key_name!r} ({what}): {exc}") from None
+            raise AuthenticationError(f"{self.where} rejected the TSIG key {self.settings.key_name!r} ({what}): {exc}; a wrong key, "
+                                      "or a key not allowed this update (Knot answers an ACL update-type refusal this way)") from None
         except (OSError, EOFError, dns.exception.DNSException) as exc:
             raise TransportError(f"{self.where} is unreachable ({what}): {exc.__class__.__name__}: {exc}") from None
 
