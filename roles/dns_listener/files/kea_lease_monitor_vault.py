@@ -6,8 +6,13 @@ import os
 import sys
 
 _LIB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib")
+_COLLECTIONS = os.path.dirname(os.path.abspath(__file__))
+for _level in range(5):  # dns_listener, roles, kea_dns, ddi, ansible_collections
+    _COLLECTIONS = os.path.dirname(_COLLECTIONS)
 if os.path.isdir(_LIB):
-    sys.path.insert(0, _LIB)
+    sys.path.insert(0, _LIB)  # installed by the dns_listener role, with the collection's core
+elif os.path.basename(_COLLECTIONS) == "ansible_collections":
+    sys.path.insert(0, os.path.dirname(_COLLECTIONS))  # run from an installed collection (playbooks/dns_reconcile.yml)
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._sync.daemon import main  # noqa: E402
 
