@@ -13,7 +13,7 @@ from __future__ import annotations
 import typing as t
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import Change, RRsetKey, parse_name
-from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.plan import OPTION_NAMES, by_zone, desired_from_params, diff, plan_records
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.plan import OPTION_NAMES, by_zone, desired_from_params, diff, plan_records, result
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import KeaDnsError, PartiallyAppliedError
 from ansible_collections.ddi.kea_dns.plugins.module_utils._module import summarise_long_list
 from ansible_collections.ddi.kea_dns.plugins.module_utils._settings import dns_backend
@@ -38,17 +38,11 @@ def apply_records(module: t.Any) -> dict:
             _apply_by_zone(backend, changes)
     finally:
         backend.close()
-    actions = [c.action for c in changes]
-    result: dict = {
-        "changed": bool(changes),
-        "summary": {"created": actions.count("create"), "deleted": actions.count("delete"), "updated": actions.count("update"),
-                    "unchanged": unchanged},
-        "changes": [dict((c.after or c.before).to_dict(), action=c.action) for c in changes],  # type: ignore[union-attr]
-    }
+    outcome = result(changes, unchanged)
     if module._diff:
-        result["diff"] = diff(changes)
-    summarise_long_list(result, params, "records")
-    return result
+        outcome["diff"] = diff(changes)
+    summarise_long_list(outcome, params, "records")
+    return outcome
 
 
 def _apply_by_zone(backend: t.Any, changes: t.Sequence[Change]) -> None:

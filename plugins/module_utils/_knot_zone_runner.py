@@ -31,7 +31,7 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.knot import (
     rrsets_of,
     zone_file_records,
 )
-from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.plan import DesiredRecord, desired_from_params, diff, plan_records
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.plan import DesiredRecord, desired_from_params, diff, plan_records, result
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import InvalidInputError, KeaDnsError, NotFoundError
 from ansible_collections.ddi.kea_dns.plugins.module_utils._module import summarise_long_list
 
@@ -119,21 +119,11 @@ def _merge(module: t.Any, backend: KnotBackend, zone: str, current: dict[RRsetKe
         backend.apply(zone, changes)
         if params["flush"]:
             backend.flush(zone)
-    result = _result(changes, unchanged)
+    outcome = result(changes, unchanged)
     if module._diff:
-        result["diff"] = diff(changes)
-    summarise_long_list(result, params, "records")
-    return result
-
-
-def _result(changes: list[Change], unchanged: int) -> dict:
-    actions = [c.action for c in changes]
-    return {
-        "changed": bool(changes),
-        "summary": {"created": actions.count("create"), "deleted": actions.count("delete"), "updated": actions.count("update"),
-                    "unchanged": unchanged},
-        "changes": [dict((c.after or c.before).to_dict(), action=c.action) for c in changes],  # type: ignore[union-attr]
-    }
+        outcome["diff"] = diff(changes)
+    summarise_long_list(outcome, params, "records")
+    return outcome
 
 
 def _backup(module: t.Any, backend: KnotBackend, zone: str | None) -> dict:
@@ -146,9 +136,9 @@ def _backup(module: t.Any, backend: KnotBackend, zone: str | None) -> dict:
     when = archive.stamp()
     full = archive.timestamped_path(directory, FULL_PREFIX, name, when)
     stable = os.path.join(directory, ZONES_ONLY)
-    result: dict = {"changed": True, "archive": full, "zones_archive": stable, "zones": zones, "removed": []}
+    outcome: dict = {"changed": True, "archive": full, "zones_archive": stable, "zones": zones, "removed": []}
     if module.check_mode:
-        return result
+        return outcome
     with archive.scratch(directory) as work:
         hand_to_knotd(work, backend.settings.socket)
         knot_dir = os.path.join(work, "knot")
@@ -157,13 +147,13 @@ def _backup(module: t.Any, backend: KnotBackend, zone: str | None) -> dict:
         counts = {f[: -len(".zone")]: len(zone_file_records(os.path.join(knot_dir, "zonefiles", f), f[: -len(".zone")])) for f in files}
         manifest = {"kind": FULL_PREFIX, "name": name, "created": when, "zones": counts,
                     "parts": sorted(p for p in os.listdir(knot_dir) if os.path.isdir(os.path.join(knot_dir, p)))}
-        result["manifest"] = archive.write(full, knot_dir, manifest)
+        outcome["manifest"] = archive.write(full, knot_dir, manifest)
         for part in manifest["parts"]:
             if part != "zonefiles":
                 shutil.rmtree(os.path.join(knot_dir, part))
         archive.write(stable, knot_dir, dict(manifest, parts=["zonefiles"]))
-    result["removed"] = archive.prune(directory, FULL_PREFIX, name, params["keep"])
-    return result
+    outcome["removed"] = archive.prune(directory, FULL_PREFIX, name, params["keep"])
+    return outcome
 
 
 def _restore(module: t.Any, backend: KnotBackend, zone: str | None) -> dict:
@@ -200,12 +190,12 @@ def _restore(module: t.Any, backend: KnotBackend, zone: str | None) -> dict:
             current = rrsets_of(static_zone, backed_up[static_zone]) if static_zone in restore else None
             merged = _merge(module, backend, static_zone, current)
         else:
-            merged = _result([], 0)
-    result = dict(merged, changed=bool(restore) or merged["changed"], restored=restore, zones=zones, manifest=manifest)
+            merged = result([], 0)
+    outcome = dict(merged, changed=bool(restore) or merged["changed"], restored=restore, zones=zones, manifest=manifest)
     if module._diff:
         restore_diff = {"before": {z: found[z] for z in restore}, "after": {z: backed_up[z] for z in restore}}
-        result["diff"] = [restore_diff, merged.get("diff") or diff([])]
-    return result
+        outcome["diff"] = [restore_diff, merged.get("diff") or diff([])]
+    return outcome
 
 
 def _wait_for_records(backend: KnotBackend, zone: str, wanted: list[str], what: str) -> None:
@@ -229,12 +219,12 @@ def _records_while_loading(backend: KnotBackend, zone: str) -> list[str]:
 
 def _with_changes(lines: list[str], changes: list[Change]) -> list[str]:
     """Canonical record lines with RRset changes applied."""
-    result = set(lines)
+    present = set(lines)
     for change in changes:
-        for rrset, apply in ((change.before, result.discard), (change.after, result.add)):
+        for rrset, apply in ((change.before, present.discard), (change.after, present.add)):
             for value in rrset.values if rrset else ():
                 apply(canonical(rrset.key.name, rrset.ttl, rrset.key.type, to_presentation(rrset.key.type, value)))  # type: ignore[union-attr]
-    return sorted(result)
+    return sorted(present)
 
 
 def _without_serial(lines: list[str]) -> list[str]:

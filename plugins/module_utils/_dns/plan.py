@@ -120,6 +120,17 @@ def plan_records(current: t.Mapping[RRsetKey, RRset], desired: t.Sequence[Desire
     return changes, unchanged
 
 
+def result(changes: t.Sequence[Change], unchanged: int) -> dict:
+    """The one result shape of dns_record and knot_zone: changed, summary and the changed RRsets with their action."""
+    actions = [c.action for c in changes]
+    return {
+        "changed": bool(changes),
+        "summary": {"created": actions.count("create"), "deleted": actions.count("delete"), "updated": actions.count("update"),
+                    "unchanged": unchanged},
+        "changes": [dict((c.after or c.before).to_dict(), action=c.action) for c in changes],  # type: ignore[union-attr]
+    }
+
+
 def diff(changes: t.Sequence[Change]) -> dict:
     return {
         "before": {c.key.label(): c.before.to_dict() for c in changes if c.before is not None},
