@@ -66,6 +66,19 @@ options:
       - Verify the TLS certificate of an C(https) O(powerdns_api_url).
     type: bool
     default: true
+  powerdns_ownership:
+    description:
+      - How the records the collection owns are marked.
+      - V(comment) is an RRset comment with account C(ddi.kea_dns), shown by PowerDNS tools.
+      - V(txt) is a TXT marker record next to each owned RRset, as O(dns_owner_txt) does for RFC 2136 and Knot. Use it for
+        large zones. PowerDNS lists every comment of a zone on each read of the API, even a read of one RRset, so with
+        comments a read costs time in proportion to the zone. Without comments, a read of one RRset costs the same at any
+        zone size. docs/backends/powerdns.md has the figures.
+      - With V(txt), a record marked by a comment still counts as owned, and its comment is removed when the
+        collection writes it again. Moving a zone from V(comment) to V(txt) therefore loses no ownership.
+    type: str
+    choices: [comment, txt]
+    default: comment
 """
 
     RFC2136 = r"""

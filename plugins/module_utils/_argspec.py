@@ -93,6 +93,7 @@ def dns_powerdns_argspec() -> dict:
         "powerdns_api_key": {"type": "str", "no_log": True, "fallback": _env("powerdns_api_key")},
         "powerdns_server_id": {"type": "str", "default": "localhost"},
         "powerdns_validate_certs": {"type": "bool", "default": True},
+        "powerdns_ownership": {"type": "str", "default": "comment", "choices": ["comment", "txt"]},
     }
 
 

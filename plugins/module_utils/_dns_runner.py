@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import Change, RRsetKey, parse_name
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import Change, RRsetKey, absolute_name, parse_name
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.plan import OPTION_NAMES, by_zone, desired_from_params, diff, plan_records, result
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import KeaDnsError, PartiallyAppliedError
 from ansible_collections.ddi.kea_dns.plugins.module_utils._module import summarise_long_list
@@ -64,8 +64,7 @@ def list_records(module: t.Any) -> dict:
     try:
         zone = parse_name(params["zone"], "zone")
         if params.get("name"):
-            name = parse_name(params["name"], "name")
-            name = name if name == zone or name.endswith("." + zone) else parse_name(f"{name}.{zone}", "name")
+            name = absolute_name(params["name"], zone)
             types = [params["type"]] if params.get("type") else list(backend.traits.record_types)
             rrsets = list(backend.get(zone, [RRsetKey(name, rtype) for rtype in types]).values())
         else:

@@ -12,6 +12,11 @@ in Kea's ``hosts`` table.
 Identifier types are Kea's ``host_identifier_type`` table: a MAC address is
 ``hw-address`` = 0. Type 1 is a DUID: a MAC written with type 1 never matches
 a DHCPv4 client's hardware address, which is why the collection writes 0.
+
+A ``hw-address`` identifier is a MAC address (EUI-48, 6 octets) unless the task
+says otherwise with ``hw_address_length`` (Kea stores hardware addresses of 1
+to 20 octets, for example 20 for InfiniBand): a 5-octet "MAC" is a typo that no
+Ethernet client can ever present, so it is refused, never written.
 """
 
 from __future__ import annotations
@@ -33,6 +38,10 @@ SUBNET_ID_MAX = 4294967294  # SubnetID is uint32; 0 = global reservation, 2**32 
 HOSTNAME_MAX = 253
 LABEL_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 HEX_SEPARATORS_RE = re.compile(r"[:\-.]")
+MAC_OCTETS = 6  # a MAC address is an EUI-48
+# The usual notations of a MAC address: aa:bb:cc:dd:ee:ff, aa-bb-cc-dd-ee-ff, aabb.ccdd.eeff, aabbccddeeff.
+MAC_RE = re.compile(r"[0-9a-f]{2}([:-])[0-9a-f]{2}(?:\1[0-9a-f]{2}){4}|[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}|[0-9a-f]{12}", re.IGNORECASE)
+MAC_NOTATIONS = "aa:bb:cc:dd:ee:ff, aa-bb-cc-dd-ee-ff, aabb.ccdd.eeff or aabbccddeeff"
 
 # Marker in user_context of every reservation this collection writes; prune
 # and later reconcile touch only reservations that carry it.
@@ -45,18 +54,52 @@ TEXT_LIMITS = {"hostname": 255, "server_hostname": 64, "boot_file_name": 128, "c
 # Fields a reservation carries besides its identity, in output order.
 DATA_FIELDS = ("ip", "hostname", "client_classes", "next_server", "server_hostname", "boot_file_name", "user_context")
 # Options of one reservation (module options and items of a reservations list).
-OPTION_NAMES = ("identifier", "identifier_type", "subnet_id", "state") + DATA_FIELDS
+OPTION_NAMES = ("identifier", "identifier_type", "hw_address_length", "subnet_id", "state") + DATA_FIELDS
 
 
-def parse_identifier(value: object, identifier_type: int, field_name: str = "identifier") -> bytes:
-    """Hex bytes in any common notation (aa:bb:.., aa-bb-.., aabb.ccdd.., aabb..) -> bytes."""
+def _hex_bytes(value: object, identifier_type: int, field_name: str) -> bytes:
+    """Hex digit pairs, with or without separators (``:``, ``-``, ``.``) -> bytes."""
     if not isinstance(value, str) or not value:
         raise InvalidInputError(field_name, value, "expected a MAC address or hex string such as aa:bb:cc:dd:ee:ff")
     digits = HEX_SEPARATORS_RE.sub("", value.strip())
     if len(digits) % 2 or not re.fullmatch(r"[0-9a-fA-F]+", digits):
         what = "MAC address" if identifier_type == 0 else "hex identifier"
         raise InvalidInputError(field_name, value, f"not a valid {what} (expected hex digit pairs such as aa:bb:cc:dd:ee:ff)")
-    raw = bytes.fromhex(digits)
+    return bytes.fromhex(digits)
+
+
+def parse_mac(value: object, field_name: str = "mac") -> bytes:
+    """A MAC address (EUI-48): exactly 6 octets in one of the usual notations, any case -> bytes."""
+    raw = _hex_bytes(value, 0, field_name)
+    if len(raw) != MAC_OCTETS:
+        raise InvalidInputError(field_name, value, f"{len(raw)} octets; a MAC address (EUI-48) has {MAC_OCTETS} "
+                                                   "(a hardware address of another length is given as identifier with hw_address_length)")
+    if not MAC_RE.fullmatch(str(value).strip()):
+        raise InvalidInputError(field_name, value, f"not a MAC address notation (expected {MAC_NOTATIONS})")
+    return raw
+
+
+def parse_hw_address_length(value: object, field_name: str = "hw_address_length") -> int:
+    """How many octets a hw-address identifier has: 1 to Kea's 20 (6 is a MAC address)."""
+    limit = IDENTIFIER_MAX_BYTES[0]
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limit:
+        raise InvalidInputError(field_name, value, f"a hardware address has 1 to {limit} octets in Kea ({MAC_OCTETS} for a MAC address)")
+    return value
+
+
+def parse_identifier(value: object, identifier_type: int, field_name: str = "identifier", hw_address_length: int | None = MAC_OCTETS) -> bytes:
+    """An identifier of ``identifier_type`` -> bytes; the one parser of identifiers and MAC addresses.
+
+    For ``hw-address`` (type 0), ``hw_address_length`` says how many octets it has: 6 (the default) is a MAC address
+    (EUI-48, parse_mac: the usual notations only); another number is a hardware address of exactly that many octets
+    given as hex digit pairs; None takes any length Kea stores (a lookup of what is there). Other types are hex
+    bytes up to Kea's limit for the type.
+    """
+    if identifier_type == 0 and hw_address_length == MAC_OCTETS:
+        return parse_mac(value, field_name)
+    raw = _hex_bytes(value, identifier_type, field_name)
+    if identifier_type == 0 and hw_address_length is not None and len(raw) != hw_address_length:
+        raise InvalidInputError(field_name, value, f"{len(raw)} octets; hw_address_length is {hw_address_length}")
     limit = IDENTIFIER_MAX_BYTES[identifier_type]
     if len(raw) > limit:
         raise InvalidInputError(field_name, value, f"{len(raw)} bytes is longer than the {limit} bytes Kea allows for {IDENTIFIER_TYPE_NAMES[identifier_type]}")
@@ -250,7 +293,8 @@ class DesiredReservation:
 def desired_from_params(params: dict, source: str, defaults: dict | None = None) -> DesiredReservation:
     """Validate one reservation given as module/plugin options; errors name the field and value."""
     defaults = defaults or {}
-    if "mac" in params and params.get("mac") is not None:
+    is_mac = params.get("mac") is not None  # mac is always a MAC address (EUI-48), whatever hw_address_length says
+    if is_mac:
         if params.get("identifier") not in (None, params["mac"]):
             raise InvalidInputError(f"{source}.mac", params["mac"], "give either identifier or its alias mac, not both")
         params = dict(params, identifier=params["mac"])
@@ -266,15 +310,17 @@ def desired_from_params(params: dict, source: str, defaults: dict | None = None)
         return f"{source}.{name}" if source != "reservation" else name
 
     identifier_type = parse_identifier_type(pick("identifier_type") or "hw-address", where("identifier_type"))
+    length = pick("hw_address_length")
+    hw_address_length = MAC_OCTETS if length is None else parse_hw_address_length(length, where("hw_address_length"))
     if pick("identifier") is None:
         raise InvalidInputError(where("identifier"), None, "the identifier (MAC address) is required")
     if pick("subnet_id") is None:
         raise InvalidInputError(where("subnet_id"), None, "the subnet id is required (0 for a global reservation)")
-    key = ReservationKey(
-        subnet_id=parse_subnet_id(pick("subnet_id"), where("subnet_id")),
-        identifier_type=identifier_type,
-        identifier=parse_identifier(pick("identifier"), identifier_type, where("identifier")),
-    )
+    if is_mac:
+        identifier = parse_mac(pick("identifier"), where("identifier"))
+    else:
+        identifier = parse_identifier(pick("identifier"), identifier_type, where("identifier"), hw_address_length)
+    key = ReservationKey(subnet_id=parse_subnet_id(pick("subnet_id"), where("subnet_id")), identifier_type=identifier_type, identifier=identifier)
     state = pick("state") or "present"
     if state not in ("present", "absent"):
         raise InvalidInputError(where("state"), state, "expected present or absent")

@@ -56,7 +56,7 @@ def row_to_reservation(row: t.Sequence) -> Reservation:
         key=ReservationKey(subnet_id=int(subnet_id), identifier_type=int(identifier_type), identifier=bytes(identifier)),
         ip=int_to_ipv4(ipv4),
         hostname=hostname,
-        client_classes=tuple(name.strip() for name in (classes or "").split(",") if name.strip()),
+        client_classes=tuple(name.strip() for name in classes.split(",") if name.strip()) if classes else (),
         next_server=int_to_ipv4(next_server),
         server_hostname=server_hostname,
         boot_file_name=boot_file,
@@ -142,15 +142,28 @@ def select_reservations_with_leases(
             for row in cursor.fetchall()]
 
 
+# One index lookup per hostname, then the addresses by their index. Kea's index on lower(hostname) is partial
+# (hostname IS NOT NULL), so PostgreSQL keeps no statistics on it: planned as one query, "lower(hostname) = ANY(...)"
+# is taken to match most of the table and the whole table is read (50 ms a batch at 100,000 reservations, 1 ms with
+# the lookups). OFFSET 0 keeps the per-name subquery from being flattened back into that plan.
+TOUCHING = (
+    f"SELECT h.* FROM unnest(%s::text[]) AS n(name) CROSS JOIN LATERAL (SELECT {COLUMNS} FROM hosts "
+    "WHERE hostname IS NOT NULL AND lower(hostname) = n.name AND dhcp4_subnet_id IS NOT NULL OFFSET 0) AS h "
+    f"UNION SELECT {COLUMNS} FROM hosts WHERE ipv4_address = ANY(%s::bigint[]) AND dhcp4_subnet_id IS NOT NULL ORDER BY host_id"
+)
+
+
 def select_reservations_touching(cursor: t.Any, hostnames: t.Collection[str], addresses: t.Collection[str]) -> list[Reservation]:
     """DHCPv4 reservations whose hostname (case-insensitive) or IPv4 address is one of those given."""
     if not hostnames and not addresses:
         return []
-    cursor.execute(
-        f"SELECT {COLUMNS} FROM hosts WHERE dhcp4_subnet_id IS NOT NULL "
-        "AND (lower(hostname) = ANY(%s) OR ipv4_address = ANY(%s)) ORDER BY host_id",
-        (sorted({h.lower() for h in hostnames}), sorted({ipv4_to_int(a) for a in addresses})))
-    return [row_to_reservation(row) for row in cursor.fetchall()]
+    # The same missing statistics make the estimated cost high enough for JIT compilation, which would cost 9 ms
+    # for a 1 ms query: off for this statement only (a failed statement ends the transaction, and the SET with it).
+    cursor.execute("SET LOCAL jit = off")
+    cursor.execute(TOUCHING, (sorted({h.lower() for h in hostnames}), sorted({ipv4_to_int(a) for a in addresses})))
+    rows = cursor.fetchall()
+    cursor.execute("SET LOCAL jit TO DEFAULT")
+    return [row_to_reservation(row) for row in rows]
 
 
 def lock_for_write(cursor: t.Any) -> None:

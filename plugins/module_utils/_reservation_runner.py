@@ -17,9 +17,11 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._db import transaction
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import (
     OPTION_NAMES,
     desired_from_params,
+    parse_hw_address_length,
     parse_identifier,
     parse_identifier_type,
     parse_ipv4,
+    parse_mac,
     parse_subnet_id,
     plan_reservations,
 )
@@ -34,11 +36,14 @@ def _settings(module: t.Any) -> t.Any:
 
 def apply_reservations(module: t.Any) -> dict:
     params = module.params
-    defaults = {name: params.get(name) for name in ("identifier_type", "subnet_id", "state")}
+    defaults = {name: params.get(name) for name in ("identifier_type", "hw_address_length", "subnet_id", "state")}
     if params.get("reservations") is not None:
         desired = [desired_from_params(item, f"reservations[{index}]", defaults) for index, item in enumerate(params["reservations"])]
     else:
-        desired = [desired_from_params({name: params.get(name) for name in OPTION_NAMES}, "reservation")]
+        single = {name: params.get(name) for name in OPTION_NAMES}
+        if params.get("mac") is not None:  # AnsibleModule keeps the alias the task used next to the option: mac is a MAC
+            single["mac"] = params["mac"]
+        desired = [desired_from_params(single, "reservation")]
     prune_subnets: set[int] = set()
     if params.get("prune"):
         named = params.get("prune_subnet_ids")
@@ -74,9 +79,16 @@ def list_reservations(module: t.Any) -> dict:
     parser = HostnameParser(params.get("naming_pattern"))
     identifier_type = parse_identifier_type(params["identifier_type"]) if params.get("identifier_type") else None
     identifier = None
-    if params.get("identifier"):
-        identifier_type = 0 if identifier_type is None else identifier_type  # a bare identifier is a MAC
-        identifier = parse_identifier(params["identifier"], identifier_type)
+    if params.get("mac"):
+        identifier_type = 0 if identifier_type is None else identifier_type
+        identifier = parse_mac(params["mac"], "identifier")
+    elif params.get("identifier"):
+        identifier_type = 0 if identifier_type is None else identifier_type  # a bare identifier is a hardware address
+        # A lookup finds what is stored: without hw_address_length, a hw-address of any length Kea stores (so that
+        # reservations of other lengths, such as 5-octet ones written before they were refused, can be found).
+        length = params.get("hw_address_length")
+        identifier = parse_identifier(params["identifier"], identifier_type, "identifier",
+                                      None if length is None else parse_hw_address_length(length))
     subnet_ids = [parse_subnet_id(s, "subnet_ids") for s in params["subnet_ids"]] if params.get("subnet_ids") else None
     ip = parse_ipv4(params["ip"]) if params.get("ip") else None
     with transaction(_settings(module), readonly=True) as cursor:

@@ -159,9 +159,10 @@ def _solidserver_dns_server(options: t.Mapping[str, t.Any]) -> str:
 def dns_backend(options: t.Mapping[str, t.Any], on_secret: t.Callable[[str], None] | None = None,
                 vault: VaultClient | None = None) -> DnsBackend:
     """The backend named by ``provider``, configured from its option group (and Vault with ``use_vault``), with TXT
-    ownership markers when ``dns_owner_txt`` is set and the backend keeps no owner metadata of its own."""
+    ownership markers when ``dns_owner_txt`` is set and the backend keeps no owner metadata of its own, or when the
+    PowerDNS backend is told to use them (``powerdns_ownership: txt``)."""
     backend = _provider_backend(_dns_credentials(options, on_secret, vault))
-    if options.get("dns_owner_txt") and not backend.traits.ownership:
+    if (options.get("dns_owner_txt") and not backend.traits.ownership) or options.get("powerdns_ownership") == "txt":
         return OwnerTxtBackend(backend)
     return backend
 
@@ -177,7 +178,8 @@ def _provider_backend(options: t.Mapping[str, t.Any]) -> DnsBackend:
         return PowerDnsBackend(PowerDnsSettings(
             api_url=options.get("powerdns_api_url") or "http://127.0.0.1:8081", api_key=options.get("powerdns_api_key"),
             server_id=options.get("powerdns_server_id") or "localhost", timeout=timeout,
-            validate_certs=options.get("powerdns_validate_certs", True)))
+            validate_certs=options.get("powerdns_validate_certs", True),
+            comments=(options.get("powerdns_ownership") or "comment") == "comment"))
     if provider == "rfc2136":
         from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.rfc2136 import Rfc2136Backend, Rfc2136Settings
 

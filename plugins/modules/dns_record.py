@@ -38,7 +38,15 @@ options:
     type: str
   name:
     description:
-      - Owner name, absolute (V(us3-cab10-ru20-idrac.site.test)) or relative to O(zone) (V(us3-cab10-ru20-idrac)); V(@) is the apex.
+      - Owner name, relative to O(zone) (V(us3-cab10-ru20-idrac)) or absolute (V(us3-cab10-ru20-idrac.site.test.));
+        V(@) is the apex.
+      - A name with a trailing dot is absolute, as everywhere in DNS, and must lie in O(zone). With O(zone=site.test),
+        V(6.2.0.192.in-addr.arpa.) fails the task naming the name and the zone (it is never written as
+        C(6.2.0.192.in-addr.arpa.site.test)); give such a name with the zone that holds it (O(zone=2.0.192.in-addr.arpa)),
+        or leave out O(zone) to have it found on the server.
+      - A name without the trailing dot is relative to O(zone), unless it already ends in O(zone)
+        (V(us3-cab10-ru20-idrac.site.test) is the same name as V(us3-cab10-ru20-idrac)).
+      - Without O(zone), the name is absolute, with or without the dot.
       - Required unless O(records) is given.
     type: str
   type:

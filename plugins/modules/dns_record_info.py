@@ -31,7 +31,10 @@ options:
     type: str
     required: true
   name:
-    description: Only this owner name (absolute, or relative to O(zone)).
+    description:
+      - Only this owner name in O(zone), relative to it (V(us3-cab10-ru20-idrac)) or absolute in it
+        (V(us3-cab10-ru20-idrac.site.test) or, with the trailing dot, V(us3-cab10-ru20-idrac.site.test.)).
+      - A name with the trailing dot is absolute and must lie in O(zone). Otherwise the task fails and names both.
     type: str
   type:
     description: Only this record type.

@@ -30,8 +30,12 @@ extends_documentation_fragment:
 options:
   identifier:
     description:
-      - The reservation's identifier. For O(identifier_type=hw-address) a MAC address in any common notation
-        (V(aa:bb:cc:dd:ee:ff), V(aa-bb-cc-dd-ee-ff), V(aabb.ccdd.eeff), V(aabbccddeeff)); for the other types hex bytes.
+      - The reservation's identifier. For O(identifier_type=hw-address) a MAC address (EUI-48, exactly 6 octets) in one
+        of the usual notations, in any case (V(aa:bb:cc:dd:ee:ff), V(aa-bb-cc-dd-ee-ff), V(aabb.ccdd.eeff),
+        V(aabbccddeeff)); any other length is refused (V(aa:bb:cc:dd:ee) fails the task naming the value and its
+        5 octets), unless O(hw_address_length) says the hardware address is not a MAC address.
+      - Given as its alias C(mac), the value is always a MAC address of 6 octets, whatever O(hw_address_length) says.
+      - For the other identifier types, hex bytes (with or without C(:), C(-) or C(.) between them).
       - Required unless O(reservations) is given.
     type: str
     aliases: [mac]
@@ -43,6 +47,16 @@ options:
     type: str
     default: hw-address
     choices: [hw-address, duid, circuit-id, client-id, flex-id]
+  hw_address_length:
+    description:
+      - How many octets a O(identifier_type=hw-address) identifier has. The default, V(6), is a MAC address (EUI-48).
+      - Set it only for a hardware address that is not a MAC address, for example V(20) for an InfiniBand hardware
+        address; O(identifier) (not C(mac)) then takes exactly that many octets as hex digit pairs. Kea stores 1 to 20.
+      - Also the way to name a reservation of another length already in the table, for example to remove a 5-octet
+        one with O(hw_address_length=5) and O(state=absent).
+      - Ignored for the other identifier types. With O(reservations), the default for items that do not set it.
+    type: int
+    default: 6
   subnet_id:
     description:
       - Kea subnet id (C(id) of the C(subnet4) entry); V(0) makes a global reservation.
@@ -87,10 +101,11 @@ options:
   reservations:
     description:
       - Many reservations in one task and one transaction. Mutually exclusive with O(identifier).
-      - Each item is a dictionary with the keys C(identifier) (or its alias C(mac)), C(identifier_type), C(subnet_id),
-        C(state), C(ip), C(hostname), C(client_classes), C(next_server), C(server_hostname), C(boot_file_name) and
-        C(user_context), which mean what the task options of the same name mean.
-      - C(identifier_type), C(subnet_id) and C(state) default to the task's O(identifier_type), O(subnet_id) and O(state).
+      - Each item is a dictionary with the keys C(identifier) (or its alias C(mac)), C(identifier_type),
+        C(hw_address_length), C(subnet_id), C(state), C(ip), C(hostname), C(client_classes), C(next_server),
+        C(server_hostname), C(boot_file_name) and C(user_context), which mean what the task options of the same name mean.
+      - C(identifier_type), C(hw_address_length), C(subnet_id) and C(state) default to the task's O(identifier_type),
+        O(hw_address_length), O(subnet_id) and O(state).
       - Every item is validated before anything is written; an error names the item, for example
         C(reservations[500].identifier), and the task writes nothing.
     type: list
@@ -151,6 +166,15 @@ EXAMPLES = r"""
       - {mac: "aa:bb:cc:00:00:01", ip: 10.99.0.61, hostname: us3-cab11-ru01-idrac}
       - {mac: "aa:bb:cc:00:00:02", ip: 10.99.0.62, hostname: us3-cab11-ru02-ilo}
 
+- name: Reserve an IP for an InfiniBand port by its 20-octet hardware address (not a MAC address)
+  ddi.kea_dns.kea_reservation:
+    identifier: "80:00:02:08:fe:80:00:00:00:00:00:00:00:02:c9:03:00:0a:bc:de"
+    identifier_type: hw-address
+    hw_address_length: 20
+    subnet_id: 2
+    ip: 10.98.0.20
+    hostname: us3-cab10-ru30-ib0
+
 - name: Remove a reservation
   ddi.kea_dns.kea_reservation:
     identifier: aa:bb:cc:dd:ee:ff
@@ -203,6 +227,7 @@ def main() -> None:
     argument_spec = {
         "identifier": {"type": "str", "aliases": ["mac"]},
         "identifier_type": {"type": "str", "default": "hw-address", "choices": list(IDENTIFIER_TYPES)},
+        "hw_address_length": {"type": "int", "default": 6},
         "subnet_id": {"type": "int"},
         "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
         "ip": {"type": "str"},

@@ -36,7 +36,10 @@ options:
         for example V(-idrac$) or V(^us3-cab1[0-9]-).
     type: str
   identifier:
-    description: Only the reservations with this identifier (a MAC address for V(hw-address)).
+    description:
+      - Only the reservations with this identifier (a MAC address for V(hw-address)).
+      - Given as O(mac), it must be a MAC address of exactly 6 octets (EUI-48). Given as O(identifier) with
+        V(hw-address), any length is accepted, so a hardware address of another length can still be found.
     type: str
     aliases: [mac]
   identifier_type:

@@ -1,19 +1,24 @@
 """Real DNS servers for the backend tests: PowerDNS (sqlite3 backend, HTTP API) and BIND 9 (RFC 2136 + TSIG).
 
 Each serves the forward zone ``site.test`` and the reverse zone ``99.10.in-addr.arpa`` on free loopback ports,
-and is stopped by PID.
+and is stopped by PID. stop_server()/start_server()/restart() stop and start the same server again (same ports, same
+data: PowerDNS's sqlite file, BIND's zone files and journals, Knot's zone files and journal db); ``stopped`` says which.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import secrets
 import subprocess
 
+import dns.exception
 import dns.message
 import dns.query
+import dns.rcode
 import dns.rdatatype
+import dns.tsigkeyring
 import requests
 
 from .procs import ServerProcess, free_port, port_open, wait_for
@@ -31,9 +36,20 @@ def query(port: int, name: str, rtype: str = "A") -> list[str]:
     return sorted(values)
 
 
+def serves_zones(port: int, zones: tuple[str, ...] = ZONES) -> bool:
+    """Whether the server answers each zone's SOA authoritatively (its zones are loaded, not only its port open)."""
+    for zone in zones:
+        try:
+            response = dns.query.udp(dns.message.make_query(zone, "SOA"), "127.0.0.1", port=port, timeout=0.5)
+        except (OSError, dns.exception.DNSException):
+            return False
+        if response.rcode() != dns.rcode.NOERROR or not response.answer:
+            return False
+    return True
+
+
 def transfer(port: int, zone: str, key_name: str | None = None, key_secret: str | None = None) -> dict[tuple[str, str], list[str]]:
     """The whole zone by AXFR: (name, type) -> sorted values (names without the trailing dot)."""
-    import dns.tsigkeyring  # pylint: disable=import-outside-toplevel
     import dns.zone  # pylint: disable=import-outside-toplevel
 
     keyring = dns.tsigkeyring.from_text({key_name: key_secret}) if key_name else None
@@ -74,6 +90,9 @@ class PowerDns(ServerProcess):
             self.api("POST", "/zones", json={"name": zone + ".", "kind": "Native", "nameservers": [f"ns1.{zone}."]})
         return self
 
+    def serving(self) -> bool:
+        return port_open(self.api_port) and serves_zones(self.dns_port)
+
     def api(self, method: str, path: str, **kwargs) -> requests.Response:
         response = requests.request(method, f"{self.api_url}/api/v1/servers/localhost{path}", headers={"X-API-Key": self.api_key},
                                     timeout=10, **kwargs)
@@ -99,20 +118,28 @@ class PowerDns(ServerProcess):
 
 
 class Bind(ServerProcess):
-    """named in the foreground, zones updatable and transferable with one TSIG key."""
+    """named in the foreground, zones updatable and transferable with one TSIG key.
+
+    Dynamic updates go to the zones' ``.jnl`` journals only (named does not write them into the zone files on SIGTERM;
+    there is no rndc here to sync): start_server() replays the journals, so a restarted named serves them.
+    """
 
     key_name = "tsig1"
+    harness_key_name = "harness-xfr"  # the harness's own key for transfer() when tsig1 may not transfer
 
     def __init__(self, allow_transfer: bool = True) -> None:
+        """``allow_transfer=False``: the key of env() (tsig1) may update but not transfer (AXFR refused)."""
         super().__init__("kea-dns-bind-")
         self.port = free_port()
         self.control_port = free_port()
         self.key_secret = base64.b64encode(secrets.token_bytes(32)).decode()
+        self.harness_key_secret = base64.b64encode(secrets.token_bytes(32)).decode()
         self.allow_transfer = allow_transfer
 
     def start(self) -> Bind:
         os.chmod(self.base, 0o755)
-        transfer = f'allow-transfer {{ key "{self.key_name}"; }};' if self.allow_transfer else "allow-transfer { none; };"
+        transfer = (f'allow-transfer {{ key "{self.key_name}"; }};' if self.allow_transfer
+                    else f'allow-transfer {{ key "{self.harness_key_name}"; }};')  # tsig1 refused; transfer() uses this key
         zones = []
         for zone in ZONES:
             with open(os.path.join(self.base, f"{zone}.zone"), "w", encoding="utf-8") as handle:
@@ -122,9 +149,10 @@ class Bind(ServerProcess):
             zones.append(f'zone "{zone}" {{ type primary; file "{self.base}/{zone}.zone"; allow-update {{ key "{self.key_name}"; }}; {transfer} }};')
         config = f"""options {{ directory "{self.base}"; pid-file "{self.base}/named.pid"; session-keyfile "{self.base}/session.key";
   managed-keys-directory "{self.base}"; listen-on port {self.port} {{ 127.0.0.1; }}; listen-on-v6 {{ none; }};
-  recursion no; dnssec-validation no; notify no; }};
+  recursion no; dnssec-validation no; notify no; tcp-idle-timeout 50; }};
 controls {{ }};
 key "{self.key_name}" {{ algorithm hmac-sha256; secret "{self.key_secret}"; }};
+key "{self.harness_key_name}" {{ algorithm hmac-sha256; secret "{self.harness_key_secret}"; }};
 {chr(10).join(zones)}
 """
         conf = os.path.join(self.base, "named.conf")
@@ -135,12 +163,25 @@ key "{self.key_name}" {{ algorithm hmac-sha256; secret "{self.key_secret}"; }};
         wait_for(lambda: port_open(self.port), 15, "BIND")
         return self
 
+    def serving(self) -> bool:
+        return port_open(self.port) and serves_zones(self.port)
+
+    def before_start_server(self) -> None:
+        with contextlib.suppress(FileNotFoundError):  # left by a named that did not exit cleanly
+            os.unlink(os.path.join(self.base, "named.pid"))
+
     def env(self) -> dict[str, str]:
         return {"RFC2136_SERVER": "127.0.0.1", "RFC2136_PORT": str(self.port), "RFC2136_KEY_NAME": self.key_name,
                 "RFC2136_KEY_SECRET": self.key_secret}
 
     def query(self, name: str, rtype: str = "A") -> list[str]:
         return query(self.port, name, rtype)
+
+    def transfer(self, zone: str) -> dict[tuple[str, str], list[str]]:
+        """AXFR with tsig1 (env()'s key), or with the harness's own key when tsig1 may not transfer (allow_transfer=False)."""
+        if self.allow_transfer:
+            return transfer(self.port, zone, self.key_name, self.key_secret)
+        return transfer(self.port, zone, self.harness_key_name, self.harness_key_secret)
 
 
 class Knot(ServerProcess):
@@ -201,6 +242,16 @@ log:
         self.spawn(["knotd", "-c", conf], "knotd.log")
         wait_for(lambda: port_open(self.port) and os.path.exists(self.socket), 15, "Knot")
         return self
+
+    def serving(self) -> bool:
+        """Port open, zones loaded (zone file + journal), control socket answering (one short knotc, not held)."""
+        if not (port_open(self.port) and os.path.exists(self.socket) and serves_zones(self.port)):
+            return False
+        return subprocess.run(["knotc", "-s", self.socket, "-t", "2", "status"], capture_output=True, check=False).returncode == 0
+
+    def before_start_server(self) -> None:
+        with contextlib.suppress(FileNotFoundError):  # a stale socket would pass for a ready server
+            os.unlink(self.socket)
 
     def env(self) -> dict[str, str]:
         """Options for the knot (control socket) backend."""

@@ -61,12 +61,22 @@ class PgCluster:
     def _pg_ctl(self, action: str) -> None:
         opts = f"-p {self.port} -k {self.sock} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         run(self._cmd(f"{self.bindir}/pg_ctl", "-D", self.data, "-l", os.path.join(self.base, "log"), "-w", "-m", "fast", "-o", opts, action))
+        if action == "stop":
+            self.pid = None
+            return
         with open(os.path.join(self.data, "postmaster.pid"), encoding="utf-8") as handle:
             self.pid = int(handle.readline())
 
     def restart(self) -> None:
         """A fast restart: every client connection is cut, as when the server or its host restarts."""
         self._pg_ctl("restart")
+
+    def stop_server(self) -> None:
+        """Stop the server (fast: client connections are cut), keeping its data for start_server()."""
+        self._pg_ctl("stop")
+
+    def start_server(self) -> None:
+        self._pg_ctl("start")
 
     def kea_admin(self, command: str, database: str | None = None) -> str:
         out = run(["kea-admin", command, "pgsql", "-u", self.kea_user, "-p", self.kea_password,

@@ -7,6 +7,7 @@ filters of ``col='v'``/``col=v`` joined by ``and`` (anything else, such as an un
 ``errno "0"``; 201 ``[{"ret_oid"}]`` on add, 200 JSON on edit and delete; 400 ``{"errno","errmsg"}`` on
 business errors; AAAA stored exploded; optional automatic PTRs; 429 with Retry-After and latency injection.
 It counts requests in flight, so tests and benchmarks can check a bound on parallel requests.
+stop_server()/start_server()/restart() stop and serve again on the same port with the same state, password and certificate.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ import threading
 import time
 import urllib.parse
 import warnings
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from .procs import ClosingHTTPServer, EmulatedServer
 
 ZONE_FIELDS = ("dnszone_ad_integrated", "dnszone_allow_query", "dnszone_allow_transfer", "dnszone_allow_update", "dnszone_also_notify",
                "dnszone_class_name", "dnszone_forward", "dnszone_forwarders", "dnszone_masters", "dnszone_notify", "ds",
@@ -235,7 +238,7 @@ def self_signed_certificate(directory: str) -> tuple[str, str]:
     return cert_file, key_file
 
 
-class SolidServerEmulator:
+class SolidServerEmulator(EmulatedServer):
     INTERNAL = "dns-internal-smart.site.com"
     EXTERNAL = "dns-primary.site.com"
 
@@ -290,6 +293,8 @@ class SolidServerEmulator:
                 try:
                     if emulator.latency:
                         time.sleep(emulator.latency)
+                    if self.server.closing:  # stopped meanwhile: the request dies with the connection
+                        return
                     self._answer()
                 finally:
                     with state.lock:
@@ -325,25 +330,50 @@ class SolidServerEmulator:
             do_PUT = _serve  # noqa: N815
             do_DELETE = _serve  # noqa: N815
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(self.ca_cert, key_file)
-        self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+        self._handler = Handler
+        self._ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self._ssl_context.load_cert_chain(self.ca_cert, key_file)
+        self.httpd = self._bind(0)
         self.host = f"127.0.0.1:{self.httpd.server_address[1]}"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def _bind(self, port: int) -> ClosingHTTPServer:
+        return ClosingHTTPServer(("127.0.0.1", port), self._handler, ssl_context=self._ssl_context)
 
     def start(self) -> SolidServerEmulator:
-        self._thread.start()
+        self._serve()
         return self
 
+    def start_server(self, timeout: float = 10.0) -> None:
+        self._client = None  # query() reads through a new session, not the one the stop cut
+        super().start_server(timeout)
+
     def stop(self) -> None:
-        if self._thread.is_alive():
-            self.httpd.shutdown()
-        self.httpd.server_close()
+        self.stop_server()
         for name in os.listdir(self._directory):
             os.unlink(os.path.join(self._directory, name))
         os.rmdir(self._directory)
+
+    def transfer(self, zone: str, dns_name: str | None = None) -> dict[tuple[str, str], list[str]]:
+        """The zone's records on one DNS server (default: the internal one, the backend's default) from the state, in
+        the shape of dns_servers.transfer(): AAAA compressed, PTR/CNAME without a trailing dot, TXT unquoted; no SOA/NS
+        (the emulator keeps none). Like an AXFR, this fails (ConnectionRefusedError) while the emulator is stopped."""
+        if self.stopped:
+            raise ConnectionRefusedError(f"{self.host}: the emulator is stopped")
+        zone, dns_name = zone.rstrip(".").lower(), dns_name or self.INTERNAL
+        found: dict[tuple[str, str], list[str]] = {}
+        with self.state.lock:
+            if not any(z["dnszone_name"] == zone and z["dns_name"] == dns_name for z in self.state.zones.values()):
+                raise KeyError(f"no zone {zone} on {dns_name}")
+            for row in self.state.records.values():
+                if row["dnszone_name"] != zone or row["dns_name"] != dns_name:
+                    continue
+                value = row["value1"]
+                if row["rr_type"] == "AAAA":
+                    value = str(ipaddress.IPv6Address(value))
+                elif row["rr_type"] in ("PTR", "CNAME", "NS"):
+                    value = value.rstrip(".")
+                found.setdefault((row["rr_full_name"].lower().rstrip("."), row["rr_type"]), []).append(value)
+        return {key: sorted(values) for key, values in found.items()}
 
     @property
     def password(self) -> str:

@@ -5,6 +5,7 @@ response/server/status envelope, the token as a parameter (and Bearer header in 
 trailing dots, closest enclosing zone, the non-idempotent add/delete with their exact messages, RRset TTL
 harmonisation, overwrite, CNAME exclusivity, ptr=true and the automatic PTR removal on A/AAAA delete.
 Every request URL is recorded, so tests can check that no token travels in one.
+stop_server()/start_server()/restart() stop and serve again on the same port with the same state (records, tokens).
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import secrets
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from .procs import ClosingHTTPServer, EmulatedServer
 
 SERVER = "dns1.emulator.test"
 RDATA_KEY = {"A": "ipAddress", "AAAA": "ipAddress", "PTR": "ptrName", "CNAME": "cname", "TXT": "text"}
@@ -178,7 +181,7 @@ def handle(state: TechnitiumState, path: str, params: dict, bearer: str | None) 
     raise ApiError("not found", "404")
 
 
-class TechnitiumEmulator:
+class TechnitiumEmulator(EmulatedServer):
     def __init__(self, version: int = 15, zones: tuple[str, ...] = ("site.test", "99.10.in-addr.arpa"), latency: float = 0.0) -> None:
         self.state = TechnitiumState(version)
         for zone in zones:
@@ -203,6 +206,8 @@ class TechnitiumEmulator:
                 bearer = auth.split(" ", 1)[1] if auth.lower().startswith("bearer ") else None
                 if emulator.latency:
                     time.sleep(emulator.latency)
+                if self.server.closing:  # stopped meanwhile: the request dies with the connection, as on a stopped server
+                    return
                 with state.lock:
                     state.urls.append(self.path)
                     try:
@@ -225,18 +230,41 @@ class TechnitiumEmulator:
             do_GET = _serve  # noqa: N815 - http.server's method names
             do_POST = _serve  # noqa: N815
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._handler = Handler
+        self.httpd = self._bind(0)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def _bind(self, port: int) -> ClosingHTTPServer:
+        return ClosingHTTPServer(("127.0.0.1", port), self._handler)
 
     def start(self) -> TechnitiumEmulator:
-        self._thread.start()
+        self._serve()
         return self
 
     def stop(self) -> None:
-        if self._thread.is_alive():  # shutdown() waits for serve_forever(), which only runs once started
-            self.httpd.shutdown()
-        self.httpd.server_close()
+        self.stop_server()
+
+    def transfer(self, zone: str) -> dict[tuple[str, str], list[str]]:
+        """The zone's records from the state, in the shape of dns_servers.transfer() (no SOA/NS: the emulator keeps none).
+
+        Like an AXFR, this fails (ConnectionRefusedError) while the emulator is stopped.
+        """
+        if self.stopped:
+            raise ConnectionRefusedError(f"{self.url}: the emulator is stopped")
+        zone = zone.rstrip(".").lower()
+        found: dict[tuple[str, str], list[str]] = {}
+        with self.state.lock:
+            if zone not in self.state.zones:
+                raise KeyError(f"no such zone: {zone}")
+            for record in self.state.records:
+                try:
+                    if self.state.zone_for(record["name"], None) != zone:
+                        continue
+                except ApiError:
+                    continue
+                value = record["value"].rstrip(".") if record["type"] in ("PTR", "CNAME") else record["value"]
+                found.setdefault((record["name"].lower(), record["type"]), []).append(value)
+        return {key: sorted(values) for key, values in found.items()}
 
     def env(self) -> dict[str, str]:
         return {"TECHNITIUM_API_URL": self.url, "TECHNITIUM_TOKEN": self.state.token}

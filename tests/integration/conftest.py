@@ -126,3 +126,12 @@ def dns_server(request):
         server = request.getfixturevalue("solidserver_emulator")
         target = DnsTarget("solidserver", server.env(), server.query, server.password)
     return target.provider, target
+
+
+@pytest.fixture
+def listeners():
+    """Daemons a test started; stopped and removed after it (kept with KEA_DNS_KEEP_LOGS=1)."""
+    started: list = []
+    yield started
+    for listener in started:
+        listener.stop() if os.environ.get("KEA_DNS_KEEP_LOGS") else listener.remove()

@@ -14,8 +14,8 @@ import subprocess
 
 from tests.harness.ansible import ansible_env, tool
 from tests.harness.listener import LISTENER_PASSWORD, ListenerProcess, read_env_file
+from tests.harness.pipeline import INSERT, ZONE, kea_write
 from tests.harness.procs import free_port, wait_for
-from tests.integration.test_listener import INSERT, ZONE, kea_write
 
 PLAY = "play.json"
 

@@ -106,6 +106,37 @@ def test_bad_input_names_field_and_value(dns_server, args, field, shown):
     assert shown in run[0]["msg"]
 
 
+def test_absolute_name_outside_the_zone_fails_inside_works(dns_server):
+    """Issue 17: zone site.test with name 6.2.0.192.in-addr.arpa. wrote 6.2.0.192.in-addr.arpa.site.test; a trailing dot is absolute."""
+    provider, server = dns_server
+    name = unique("abs")
+    run = run_tasks([
+        record(provider, name="6.2.0.192.in-addr.arpa.", type="PTR", value=f"{name}.site.test."),
+        record(provider, records=[{"name": f"{name}-ok", "value": "10.99.0.8"}, {"name": f"{name}.99.10.in-addr.arpa.", "value": "10.99.0.8"}]),
+        record(provider, name=f"{name}.site.test.", value="10.99.0.8"),
+        record(provider, name=f"{name}.site.test.", value="10.99.0.8"),
+        record(provider, name=name, value="10.99.0.8"),
+        {"ddi.kea_dns.dns_record_info": {"provider": provider, "zone": "site.test", "name": f"{name}.site.test.", "type": "A"}},
+        {"ddi.kea_dns.dns_record_info": {"provider": provider, "zone": "site.test", "name": "6.2.0.192.in-addr.arpa.", "type": "PTR"}},
+    ], env=server.env)
+    outside, batch, inside, again, relative, info, info_outside = run.results
+    assert [r["values"] for r in info["records"]] == [["10.99.0.8"]], info
+    assert info_outside["failed"] is True and "is not in zone site.test" in info_outside["msg"], info_outside
+    assert outside["failed"] is True
+    assert outside["msg"].startswith("name: invalid value '6.2.0.192.in-addr.arpa.': the absolute name 6.2.0.192.in-addr.arpa. "
+                                     "(trailing dot) is not in zone site.test"), outside["msg"]
+    assert batch["failed"] is True
+    assert batch["msg"].startswith(f"records[1].name: invalid value '{name}.99.10.in-addr.arpa.': the absolute name "
+                                   f"{name}.99.10.in-addr.arpa. (trailing dot) is not in zone site.test"), batch["msg"]
+    assert server.query("6.2.0.192.in-addr.arpa.site.test", "PTR") == []
+    assert server.query(f"{name}.99.10.in-addr.arpa.site.test") == [] and server.query(f"{name}-ok.site.test") == []
+    assert inside["changed"] is True and [c["name"] for c in inside["changes"]] == [f"{name}.site.test"], inside
+    assert again["changed"] is False and relative["changed"] is False  # the same RRset, absolute or relative
+    assert server.query(f"{name}.site.test") == ["10.99.0.8"]
+    run_tasks([record(provider, name=f"{name}.site.test.", state="absent")], env=server.env)
+    assert server.query(f"{name}.site.test") == []
+
+
 def test_batch_with_bad_item_writes_nothing(dns_server):
     provider, server = dns_server
     prefix = unique("atomic")

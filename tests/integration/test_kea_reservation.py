@@ -100,6 +100,49 @@ def test_bad_single_input_names_field_and_writes_nothing(kea_db, args, field, va
     assert kea_db.kea_sql("SELECT to_regclass('hosts') IS NOT NULL") == [(True,)]
 
 
+def test_mac_of_five_octets_refused_other_lengths_only_with_hw_address_length(kea_db):
+    """Issue 17: `mac: aa:bb:cc:dd:ee` was written as a 5-octet hardware address no Ethernet client can present."""
+    infiniband = "80:00:02:08:fe:80:00:00:00:00:00:00:00:02:c9:03:00:0a:bc:de"
+    cause = "5 octets; a MAC address (EUI-48) has 6"
+    run = run_tasks([
+        reservation({**BASE, "mac": "aa:bb:cc:dd:ee"}),
+        reservation({"subnet_id": 1, "reservations": [{"mac": "aa:bb:cc:00:00:01", "ip": "10.99.0.61"}, {"mac": "aa-bb-cc-00-00", "ip": "10.99.0.62"}]}),
+        reservation({**BASE, "mac": infiniband, "ip": "10.99.0.70"}),
+        reservation({"identifier": infiniband, "subnet_id": 1, "ip": "10.99.0.70", "hostname": "us3-cab10-ru30-ib0"}),
+    ], env=kea_db.env())
+    single, in_batch, long_mac, long_identifier = run.results
+    assert single["failed"] is True
+    assert single["msg"].startswith(f"identifier: invalid value 'aa:bb:cc:dd:ee': {cause}"), single["msg"]
+    assert in_batch["failed"] is True
+    assert in_batch["msg"].startswith(f"reservations[1].identifier: invalid value 'aa-bb-cc-00-00': {cause}"), in_batch["msg"]
+    assert long_mac["failed"] is True and "20 octets; a MAC address (EUI-48) has 6" in long_mac["msg"]
+    assert long_identifier["failed"] is True and "20 octets; a MAC address (EUI-48) has 6" in long_identifier["msg"]
+    assert rows(kea_db) == []  # nothing written, not even the valid first item of the batch
+
+    # Another hardware-address length only with the explicit option, as Kea's type 0 (hw-address).
+    run = run_tasks([
+        reservation({"identifier": infiniband, "hw_address_length": 20, "subnet_id": 1, "ip": "10.99.0.70", "hostname": "us3-cab10-ru30-ib0"}),
+        reservation({"identifier": infiniband, "hw_address_length": 20, "subnet_id": 1, "ip": "10.99.0.70", "hostname": "us3-cab10-ru30-ib0"}),
+    ], env=kea_db.env())
+    written, again = run.results
+    assert written["changed"] is True, written.get("msg")
+    assert written["reservation"]["identifier"] == infiniband and written["reservation"]["identifier_type"] == "hw-address"
+    assert again["changed"] is False
+    assert [row[:4] for row in rows(kea_db)] == [(infiniband.replace(":", ""), 0, 1, "10.99.0.70")]
+
+    # A 5-octet reservation already in the table (written before the check) is found and removed the same way.
+    kea_db.kea_sql("INSERT INTO hosts (dhcp_identifier, dhcp_identifier_type, dhcp4_subnet_id, ipv4_address, hostname) "
+                   "VALUES (decode('aabbccddee', 'hex'), 0, 1, '10.99.0.71'::inet - '0.0.0.0'::inet, 'legacy-five')")
+    run = run_tasks([
+        {"ddi.kea_dns.kea_reservation_info": {"identifier": "aa:bb:cc:dd:ee"}},
+        reservation({"identifier": "aa:bb:cc:dd:ee", "hw_address_length": 5, "subnet_id": 1, "state": "absent"}),
+    ], env=kea_db.env())
+    found, removed = run.results
+    assert [r["hostname"] for r in found["reservations"]] == ["legacy-five"], found.get("msg")
+    assert removed["changed"] is True, removed.get("msg")
+    assert [row[4] for row in rows(kea_db)] == ["us3-cab10-ru30-ib0"]
+
+
 def batch(count: int, subnet: int = 1, start: int = 0) -> list[dict]:
     first = int(ipaddress.IPv4Address(f"10.{100 + subnet}.0.1"))
     return [{"mac": f"02:00:00:00:{(i >> 8) & 0xFF:02x}:{i & 0xFF:02x}", "ip": str(ipaddress.IPv4Address(first + i)),

@@ -7,137 +7,30 @@ path, i.e. the installed copy under the test command); it logs in as the least-p
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-import threading
 import time
 
-import psycopg2
 import pytest
 
 from tests.harness.ansible import ansible_env, tool
 from tests.harness.listener import LISTENER_PASSWORD, ListenerProcess
+from tests.harness.pipeline import INSERT, REVERSE, ZONE, bmc, daemon, kea_write, listener_target, pending
 from tests.harness.procs import wait_for
-
-ZONE = "site.test"
-REVERSE = "99.10.in-addr.arpa"
-INSERT = ("INSERT INTO hosts (dhcp_identifier, dhcp_identifier_type, dhcp4_subnet_id, ipv4_address, hostname) "
-          "VALUES (decode(%s, 'hex'), 0, 1, (%s::inet - '0.0.0.0'::inet), %s)")
-
-
-class Target:
-    """A real DNS server as the daemon's config and the test's checks see it."""
-
-    def __init__(self, name: str, server, options: dict, env: dict) -> None:
-        self.name, self.server, self.options, self.env = name, server, options, env
-
-    def state(self, ptr: bool = False) -> dict[str, list[str]]:
-        """The BMC A records (and PTR records) the server holds: name -> values."""
-        found = {name: values for (name, rtype), values in self.server.transfer(ZONE).items()
-                 if rtype == "A" and name.split(".")[0].endswith(("-idrac", "-ilo", "-bmc"))}
-        if ptr:
-            found.update({name: values for (name, rtype), values in self.server.transfer(REVERSE).items() if rtype == "PTR"})
-        return found
 
 
 @pytest.fixture(params=["knot", "powerdns"])
 def target(request):
-    if request.param == "knot":
-        server = request.getfixturevalue("knot_server")
-        return Target("knot", server, {"provider": "knot", "knot_socket": server.socket}, {})
-    server = request.getfixturevalue("powerdns_server")
-    server.reset()
-    return Target("powerdns", server, {"provider": "powerdns", "powerdns_api_url": server.api_url}, {"PDNS_API_KEY": server.api_key})
+    return listener_target(request, request.param)
 
 
 @pytest.fixture
-def knot(knot_server):
-    return Target("knot", knot_server, {"provider": "knot", "knot_socket": knot_server.socket}, {})
+def knot(request):
+    return listener_target(request, "knot")
 
 
 @pytest.fixture
-def powerdns(powerdns_server):
-    powerdns_server.reset()
-    return Target("powerdns", powerdns_server, {"provider": "powerdns", "powerdns_api_url": powerdns_server.api_url},
-                  {"PDNS_API_KEY": powerdns_server.api_key})
-
-
-def daemon(pg, dns: Target, **options) -> ListenerProcess:
-    base = {"db_host": "127.0.0.1", "db_port": pg.port, "db_name": pg.kea_db, "db_user": "kea_dns_listener",
-            "use_database_events": True, "enable_dns": True, "dns_zone": ZONE, "retry_max_interval": 2.0, "dns_timeout": 3.0,
-            **dns.options, **options}
-    return ListenerProcess(base, {"KEA_DB_PASSWORD": LISTENER_PASSWORD, **dns.env})
-
-
-@pytest.fixture
-def listeners():
-    started: list[ListenerProcess] = []
-    yield started
-    for listener in started:
-        listener.stop() if os.environ.get("KEA_DNS_KEEP_LOGS") else listener.remove()
-
-
-def kea_write(pg, statements: list[tuple[str, tuple]]) -> None:
-    """One transaction as Kea's own database user."""
-    conn = pg.connect_as(pg.kea_user, pg.kea_password)
-    try:
-        with conn, conn.cursor() as cursor:
-            for sql, params in statements:
-                cursor.execute(sql, params)
-    finally:
-        conn.close()
-
-
-def bmc(index: int) -> tuple[str, tuple]:
-    cabinet, unit = divmod(index, 40)
-    return INSERT, (f"02{index:010x}", f"10.99.{index // 250}.{index % 250 + 1}", f"us3-cab{cabinet + 1}-ru{unit + 1}-idrac")
-
-
-def expected(pg, ptr: bool = False) -> dict[str, list[str]]:
-    rows = pg.kea_sql("SELECT lower(hostname), host('0.0.0.0'::inet + ipv4_address) FROM hosts "
-                      "WHERE hostname ~ '-(idrac|ilo|bmc)$' AND hostname ~ '^[a-z0-9-]+$'")
-    found: dict[str, list[str]] = {}
-    for hostname, address in rows:
-        found.setdefault(f"{hostname}.{ZONE}", []).append(address)
-        if ptr and address.startswith("10.99."):
-            octets = address.split(".")
-            found.setdefault(f"{octets[3]}.{octets[2]}.{REVERSE}", []).append(f"{hostname}.{ZONE}")
-    return {name: sorted(values) for name, values in found.items()}
-
-
-def pending(pg) -> int:
-    return pg.kea_sql("SELECT count(*) FROM kea_dns.outbox WHERE status = 'pending'")[0][0]
-
-
-def wait_converged(pg, dns: Target, timeout: float = 90, ptr: bool = False) -> None:
-    last = {}
-
-    def converged() -> bool:
-        last["want"], last["have"] = expected(pg, ptr), dns.state(ptr)
-        return pending(pg) == 0 and last["want"] == last["have"]
-    try:
-        wait_for(converged, timeout, "DNS matching the database", interval=0.5)
-    except TimeoutError:
-        want, have = last["want"], last["have"]
-        missing = sorted(set(want.items()) - set(have.items()), key=str)[:5]
-        extra = sorted(set(have.items()) - set(want.items()), key=str)[:5]
-        raise AssertionError(f"not converged: pending {pending(pg)}, missing {missing}, extra {extra}") from None
-
-
-def burst(pg, count: int, per_commit: int, between: float = 0.0, on_commit=None) -> None:
-    """``count`` reservations in commits of ``per_commit``; ``on_commit(n)`` runs after commit n (1-based)."""
-    for number, start in enumerate(range(0, count, per_commit), start=1):
-        for _attempt in range(60):
-            try:
-                kea_write(pg, [bmc(i) for i in range(start, min(start + per_commit, count))])
-                break
-            except psycopg2.OperationalError:
-                time.sleep(0.5)  # the server is restarting: Kea retries too
-        else:
-            raise AssertionError("the database did not come back")
-        if on_commit is not None:
-            on_commit(number)
-        time.sleep(between)
+def powerdns(request):
+    return listener_target(request, "powerdns")
 
 
 def test_insert_update_delete_reach_dns_and_inventory(pipeline_db, target, listeners):
@@ -221,76 +114,6 @@ def test_seed_command_line_once(pipeline_db, knot, listeners, tmp_path):
     assert LISTENER_PASSWORD not in first.stderr + again.stderr
 
 
-def test_burst_of_1000_with_postgres_restarted_in_the_middle(pipeline_db, knot, listeners):
-    listener = daemon(pipeline_db, knot, batch_size=100)
-    listeners.append(listener.start())
-
-    def restart(commit: int) -> None:
-        if commit == 10:
-            pipeline_db.restart()
-    burst(pipeline_db, 1000, 50, on_commit=restart)
-    wait_converged(pipeline_db, knot, timeout=120)
-    assert len(expected(pipeline_db)) == 1000
-    log = listener.log()
-    assert "reconnecting" in log and log.count("Starting DNS consistency check") >= 2  # reconnected, then reconciled again
-    statuses = pipeline_db.kea_sql("SELECT status, count(*) FROM kea_dns.outbox GROUP BY status")
-    assert statuses == [("done", 1000)]
-
-
-def test_burst_with_the_dns_server_stopped_for_20_seconds(pipeline_db, powerdns, listeners):
-    listener = daemon(pipeline_db, powerdns, batch_size=100, dns_timeout=1.0)
-    listeners.append(listener.start())
-    pdns = powerdns.server.proc
-    seen = {}
-
-    def outage(commit: int) -> None:
-        if commit == 5:
-            pdns.send_signal(signal.SIGSTOP)
-            seen["stopped"] = time.monotonic()
-        if commit == 15:
-            wait_for(lambda: listener.http("/readyz") == 503, 15, "readyz reporting the DNS failure")
-            seen["pending"] = pending(pipeline_db)
-            seen["healthz"] = listener.http("/healthz")
-            time.sleep(max(0.0, 20 - (time.monotonic() - seen["stopped"])))
-            pdns.send_signal(signal.SIGCONT)
-    try:
-        burst(pipeline_db, 1000, 50, between=0.05, on_commit=outage)
-    finally:
-        pdns.send_signal(signal.SIGCONT)
-    assert seen["pending"] > 0 and seen["healthz"] == 200
-    wait_converged(pipeline_db, powerdns, timeout=120)
-    assert listener.http("/readyz") == 200
-    metrics = listener.metrics()
-    assert metrics['kea_dns_listener_retries_total{component="dns"}'] >= 1
-    assert sum(v for k, v in metrics.items() if k.startswith("kea_dns_listener_events_applied_total")) == 1000
-
-
-def test_sigkill_mid_batch_and_two_daemons_apply_each_change_once(pipeline_db, powerdns, listeners):
-    first = daemon(pipeline_db, powerdns, batch_size=50)
-    second = daemon(pipeline_db, powerdns, batch_size=50)
-    listeners.extend([first.start(), second.start()])
-    killed = threading.Event()
-
-    def kill(commit: int) -> None:
-        if commit == 8:
-            first.kill()
-            killed.set()
-        if commit == 14:
-            first.start(wait_ready=False)
-    burst(pipeline_db, 1000, 50, between=0.02, on_commit=kill)
-    first.wait_ready()
-    wait_converged(pipeline_db, powerdns, timeout=120)
-    assert killed.is_set()
-    # Each row was marked done once: a claim the kill interrupted was rolled back, never counted. A row may also
-    # carry a counted refusal (a busy server answering 5xx is retried, not skipped), then with its reason.
-    assert pipeline_db.kea_sql("SELECT status, count(*) FROM kea_dns.outbox GROUP BY status") == [("done", 1000)]
-    assert pipeline_db.kea_sql("SELECT count(*) FROM kea_dns.outbox WHERE attempts <> 1 AND last_error IS NULL") == [(0,)]
-    applied = sum(v for listener in (first, second) for k, v in listener.metrics().items()
-                  if k.startswith("kea_dns_listener_events_applied_total"))
-    assert applied <= 1000  # the restarted daemon's counters start from zero; nothing was applied twice by the live ones
-    assert second.metrics()['kea_dns_listener_events_applied_total{operation="INSERT"}'] > 0
-
-
 def test_bad_rows_are_skipped_counted_and_do_not_block_the_rest(pipeline_db, knot, listeners):
     listener = daemon(pipeline_db, knot)
     listeners.append(listener.start())
@@ -368,3 +191,26 @@ def test_credentials_from_vault_with_the_token_renewed(pipeline_db, powerdns, op
     log = listener.log()
     for secret in [*secrets, LISTENER_PASSWORD, powerdns.server.api_key, openbao.root_token]:
         assert secret not in log
+
+
+def test_powerdns_txt_ownership_takes_over_comment_owned_records(pipeline_db, powerdns, listeners):
+    """powerdns_ownership: txt (for large zones: no comments, so a read of one RRset costs the same at any zone size).
+    A record owned by a comment from before the switch is still the collection's: updated, its comment removed."""
+    listener = daemon(pipeline_db, powerdns)
+    listeners.append(listener.start())
+    kea_write(pipeline_db, [(INSERT, ("aabbccdd0301", "10.99.3.1", "us3-cab4-ru1-idrac"))])
+    wait_for(lambda: powerdns.server.query(f"us3-cab4-ru1-idrac.{ZONE}") == ["10.99.3.1"], 10, "the record")
+    listener.stop()
+    switched = daemon(pipeline_db, type(powerdns)("powerdns-txt", powerdns.server, {**powerdns.options, "powerdns_ownership": "txt"},
+                                                  powerdns.env))
+    listeners.append(switched.start())
+    kea_write(pipeline_db, [("UPDATE hosts SET ipv4_address = ('10.99.3.2'::inet - '0.0.0.0'::inet)", ()),
+                            (INSERT, ("aabbccdd0302", "10.99.3.3", "us3-cab4-ru2-idrac"))])
+    wait_for(lambda: powerdns.server.query(f"us3-cab4-ru1-idrac.{ZONE}") == ["10.99.3.2"], 10, "the comment-owned record updated")
+    wait_for(lambda: powerdns.server.query(f"us3-cab4-ru2-idrac.{ZONE}") == ["10.99.3.3"], 10, "the new record")
+    rrsets = {(r["name"], r["type"]): r for r in powerdns.server.api("GET", f"/zones/{ZONE}.").json()["rrsets"]}
+    for unit in (1, 2):
+        name = f"us3-cab4-ru{unit}-idrac.{ZONE}."
+        assert rrsets[(name, "A")]["comments"] == []
+        assert [r["content"] for r in rrsets[(f"_kea-dns.{name}", "TXT")]["records"]] == ['"managed-by ddi.kea_dns A"']
+    assert switched.metrics()["kea_dns_listener_dns_conflicts_total"] == 0

@@ -17,11 +17,12 @@ import re
 import typing as t
 from dataclasses import dataclass, field
 
-from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import InvalidInputError, NotFoundError
+from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import InvalidInputError, KeaDnsError, NotFoundError, TransportError
 
 RECORD_TYPES = ("A", "AAAA", "PTR", "CNAME", "TXT")
 DEFAULT_TTL = 600
 OWNER_MARK = "managed-by ddi.kea_dns"
+T = t.TypeVar("T")
 # Letters, digits, hyphen and underscore (for _service names); no quotes, spaces or other characters that
 # could end up in a backend's query language.
 DNS_LABEL_RE = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
@@ -45,13 +46,23 @@ def parse_name(value: object, field: str = "name") -> str:
 
 
 def absolute_name(name: str, zone: str, field: str = "name") -> str:
-    """``name`` relative to ``zone`` (or already inside it, or ``@`` for the apex) -> absolute name."""
+    """``name`` in ``zone`` -> absolute name.
+
+    As everywhere in DNS, a trailing dot makes a name absolute: it is taken as it is and must lie in ``zone``
+    (InvalidInputError naming the name and the zone when it does not; it is never moved into the zone, nor to
+    another zone). Without the dot, a name is relative to ``zone`` unless it already ends in it; ``@`` (or an empty
+    name) is the apex.
+    """
     if name in ("@", ""):
         return zone
     candidate = parse_name(name, field)
-    if candidate == zone or candidate.endswith("." + zone):
+    inside = candidate == zone or candidate.endswith("." + zone)
+    if name.endswith("."):
+        if not inside:
+            raise InvalidInputError(field, name, f"the absolute name {candidate}. (trailing dot) is not in zone {zone}; give the zone "
+                                                 f"that holds it as zone, or leave out the trailing dot for a name relative to {zone}")
         return candidate
-    return parse_name(f"{candidate}.{zone}", field)
+    return candidate if inside else parse_name(f"{candidate}.{zone}", field)
 
 
 def fqdn(hostname: str, zone: str | None) -> str:
@@ -160,6 +171,9 @@ class Traits:
     ownership: bool  # stores owner metadata with records
     can_list_zone: bool
     record_types: tuple[str, ...] = RECORD_TYPES
+    # Connections are dropped after each batch: the server serves one control client at a time (Knot) or closes idle
+    # connections soon (DNS over TCP), so holding one between batches starves other clients or finds it dead later.
+    release_after_batch: bool = False
 
 
 class DnsBackend(abc.ABC):
@@ -183,5 +197,32 @@ class DnsBackend(abc.ABC):
     def apply(self, zone: str, changes: t.Sequence[Change]) -> None:
         """Apply all changes of one zone, atomically where ``traits.native_batch``."""
 
+    def probe(self, zone: str) -> None:
+        """One cheap read that reaches the server (the apex TXT RRset of ``zone``); raises like every call."""
+        self.get(zone, [RRsetKey(zone, "TXT")])
+
     def close(self) -> None:  # noqa: B027 - optional hook
-        """Release connections."""
+        """Release connections. The backend stays usable: the next call connects again."""
+
+
+def is_transport_failure(exc: BaseException) -> bool:
+    """A failure of the connection rather than of the request (also when part of a batch was applied before it)."""
+    return isinstance(exc, TransportError) or isinstance(getattr(exc, "cause", None), TransportError)
+
+
+def run_batch(backend: DnsBackend, function: t.Callable[..., T], *args: t.Any) -> T:
+    """Run ``function(*args)``, the reads and writes of one batch, on ``backend``. A connection found dead (a server
+    restarted, or an idle connection it closed) is dropped and the whole batch runs once more on a new one, so the
+    plan is made again from what the server holds; a second failure is raised. Connections of backends that
+    ``release_after_batch`` are dropped when the batch ends."""
+    try:
+        try:
+            return function(*args)
+        except KeaDnsError as exc:
+            if not is_transport_failure(exc):
+                raise
+            backend.close()
+        return function(*args)
+    finally:
+        if backend.traits.release_after_batch:
+            backend.close()

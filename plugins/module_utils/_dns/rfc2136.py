@@ -4,14 +4,18 @@
 """PRIVATE to the collection: RFC 2136 dynamic update (BIND, Knot, PowerDNS, ...) with dnspython.
 
 TSIG (hmac-sha256 by default) over TCP. A batch is one UPDATE message per zone, which the server
-applies atomically. Reads are queries to the same server, or one AXFR for a batch of AXFR_READ_MIN
-RRsets or more when the server allows it; listing a zone is an AXFR with the same key, and a server
-that refuses AXFR makes listing (prune, reconcile) fail with a clear message. No ownership metadata:
-the protocol has none (``owner_txt.py`` adds TXT markers on request).
+applies atomically. Reads are one query per RRset on the same TCP connection, whatever the batch size
+(so a batch costs what it touches, not what the zone holds); listing a zone is an AXFR with the same
+key, and a server that refuses AXFR makes listing (prune, reconcile) fail with a clear message. The
+connection lives for one batch (servers close idle TCP connections after a few seconds); one found
+closed is made again and the message sent once more. No ownership metadata: the protocol has none
+(``owner_txt.py`` adds TXT markers on request).
 """
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import typing as t
 from dataclasses import dataclass, field
 
@@ -49,8 +53,6 @@ try:
 except ImportError:  # pragma: no cover - reported by Rfc2136Backend()
     dns = None
 
-AXFR_READ_MIN = 50  # a batch touching this many RRsets is read with one AXFR (when allowed) instead of one query each
-
 
 class TransferRefusedError(KeaDnsError):
     """The server refused the zone transfer (AXFR)."""
@@ -78,7 +80,7 @@ def _from_rdata(rtype: str, rdata: t.Any) -> str:
 
 
 class Rfc2136Backend(DnsBackend):
-    traits = Traits(name="rfc2136", native_batch=True, ownership=False, can_list_zone=True)
+    traits = Traits(name="rfc2136", native_batch=True, ownership=False, can_list_zone=True, release_after_batch=True)
 
     def __init__(self, settings: Rfc2136Settings) -> None:
         if dns is None:
@@ -96,17 +98,36 @@ class Rfc2136Backend(DnsBackend):
             except (ValueError, TypeError, dns.exception.DNSException):
                 raise InvalidInputError("rfc2136_key_secret", "(hidden)", "not a valid base64 TSIG secret") from None
         self._algorithm = dns.name.from_text(settings.key_algorithm)
-        self._axfr_allowed: bool | None = None  # learnt on the first large read
+        self._sock: socket.socket | None = None  # the TCP connection of the current batch
 
     def _sign(self, message: t.Any) -> t.Any:
         if self._keyring is not None:
             message.use_tsig(self._keyring, keyname=self.settings.key_name, algorithm=self._algorithm)
         return message
 
+    def _exchange(self, message: t.Any) -> t.Any:
+        """``message`` on the batch's TCP connection; one the server closed since its last use is made again once (a
+        query or this collection's update gives the same result when sent twice)."""
+        for attempt in range(2):
+            reused = self._sock is not None
+            if self._sock is None:
+                self._sock = socket.create_connection((self.settings.server, self.settings.port), timeout=self.settings.timeout)
+            try:
+                return dns.query.tcp(message, self.settings.server, port=self.settings.port, timeout=self.settings.timeout,
+                                     sock=self._sock)
+            except (ConnectionError, EOFError):
+                self.close()
+                if attempt or not reused:
+                    raise
+            except BaseException:
+                self.close()
+                raise
+        raise AssertionError("unreachable")
+
     def _send(self, message: t.Any, what: str) -> t.Any:
         try:
-            return dns.query.tcp(message, self.settings.server, port=self.settings.port, timeout=self.settings.timeout)
-        except dns.exception.Timeout:
+            return self._exchange(message)
+        except (dns.exception.Timeout, TimeoutError):
             raise TransportError(f"{self.where} did not answer within {self.settings.timeout} s ({what})") from None
         except dns.tsig.PeerError as exc:
             raise AuthenticationError(f"{self.where} rejected the TSIG key {self.settings.key_name!r} ({what}): {exc}; a wrong key, "
@@ -138,15 +159,7 @@ class Rfc2136Backend(DnsBackend):
         raise NotFoundError(f"{self.where} holds no zone for {name}")
 
     def get(self, zone: str, keys: t.Collection[RRsetKey]) -> dict[RRsetKey, RRset]:
-        """One query per RRset; for a large batch, one AXFR instead when the server allows it."""
-        if len(keys) >= AXFR_READ_MIN and self._axfr_allowed is not False:
-            try:
-                listed = self.list_zone(zone)
-                self._axfr_allowed = True
-                wanted = set(keys)
-                return {r.key: r for r in listed if r.key in wanted}
-            except TransferRefusedError:
-                self._axfr_allowed = False
+        """One query per RRset, on the batch's connection."""
         found = {}
         for key in keys:
             query = self._sign(dns.message.make_query(key.name + ".", key.type))
@@ -192,3 +205,9 @@ class Rfc2136Backend(DnsBackend):
                     update.add(name, change.after.ttl, change.key.type, to_presentation(change.key.type, value))
         what = f"the update of zone {zone} ({len(changes)} RRsets)"
         self._check(self._send(self._sign(update), what), what)
+
+    def close(self) -> None:
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.close()

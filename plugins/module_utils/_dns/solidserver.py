@@ -33,9 +33,9 @@ import threading
 import time
 import typing as t
 import urllib.parse
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns import http
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import (
     RECORD_TYPES,
     Change,
@@ -68,7 +68,6 @@ except (ImportError, SyntaxError):  # pragma: no cover - reported by SolidServer
 DEFAULT_SCOPE_SERVERS = {"internal": "dns-internal-smart.site.com", "external": "dns-primary.site.com"}
 OWNER_PARAMETER = ("managed-by", "ddi.kea_dns")
 PAGE = 1000
-FEW_NAMES = 10  # up to this many names are read one by one; more read the whole zone
 HOST_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?$")
 SAFE_LITERAL_RE = re.compile(r"^[A-Za-z0-9_.:-]*$")
 ALREADY_EXISTS_RE = re.compile(r"already exist", re.IGNORECASE)
@@ -279,15 +278,13 @@ class SolidServerBackend(DnsBackend):
         return result
 
     def get(self, zone: str, keys: t.Collection[RRsetKey]) -> dict[RRsetKey, RRset]:
+        """One read per name (``max_parallel`` in flight), whatever their number: a batch costs what it touches."""
         self._check_zone(zone)
         wanted = set(keys)
         names = sorted({key.name for key in wanted})
-        if len(names) > FEW_NAMES:
-            rows = self._list("dns_rr_list", _where(dns_id=self._dns_id, dnszone_name=zone), f"listing zone {zone}")
-        else:
-            rows = [row for found in self._parallel(lambda name: self._list(
-                "dns_rr_list", _where(rr_full_name=name, dns_id=self._dns_id, dnszone_name=zone), f"reading {name}"), names)
-                for row in found]
+        rows = [row for found in self._parallel(lambda name: self._list(
+            "dns_rr_list", _where(rr_full_name=name, dns_id=self._dns_id, dnszone_name=zone), f"reading {name}"), names)
+            for row in found]
         return {r.key: r for r in self._rrsets(zone, rows) if r.key in wanted}
 
     def list_zone(self, zone: str) -> list[RRset]:
@@ -295,10 +292,7 @@ class SolidServerBackend(DnsBackend):
         return self._rrsets(zone, self._list("dns_rr_list", _where(dns_id=self._dns_id, dnszone_name=zone), f"listing zone {zone}"))
 
     def _parallel(self, function: t.Callable[[t.Any], t.Any], items: t.Sequence) -> list:
-        if len(items) <= 1 or self.settings.max_parallel == 1:
-            return [function(item) for item in items]
-        with ThreadPoolExecutor(max_workers=min(self.settings.max_parallel, len(items))) as pool:
-            return list(pool.map(function, items))
+        return http.parallel(function, items, self.settings.max_parallel)
 
     def _calls(self, zone: str, change: Change) -> tuple[list[_Call], list[_Call]]:
         """(deletes, writes) for one change, from the rows read by get()."""

@@ -92,6 +92,8 @@ OPTIONS = (
     Option("powerdns_api_url", str, None, "PowerDNS API URL"),
     Option("powerdns_server_id", str, None, "PowerDNS server id"),
     Option("powerdns_validate_certs", bool, True, "verify the PowerDNS API certificate"),
+    Option("powerdns_ownership", str, None, "how PowerDNS records are marked as owned: comment (default) or txt",
+           choices=("comment", "txt")),
     Option("rfc2136_server", str, None, "RFC 2136 server address"),
     Option("rfc2136_port", int, None, "RFC 2136 server port"),
     Option("rfc2136_key_name", str, None, "TSIG key name"),

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import json
 import logging
 import os
 import select
@@ -41,6 +40,7 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._naming import Hostnam
 from ansible_collections.ddi.kea_dns.plugins.module_utils._settings import db_settings, dns_backend, vault_settings
 from ansible_collections.ddi.kea_dns.plugins.module_utils._sync import config, inventory, leasefile, outbox
 from ansible_collections.ddi.kea_dns.plugins.module_utils._sync.dns_sync import DnsSync, Plan, SyncSettings
+from ansible_collections.ddi.kea_dns.plugins.module_utils._sync.logs import setup_logging
 from ansible_collections.ddi.kea_dns.plugins.module_utils._sync.metrics import Metrics, serve
 from ansible_collections.ddi.kea_dns.plugins.module_utils._vault import VaultClient
 
@@ -49,9 +49,11 @@ log = logging.getLogger("ddi.kea_dns.listener")
 # Event batches take this advisory lock shared, a reconcile takes it exclusive: a reconcile never writes a state
 # older than what a concurrent batch (of this or another daemon) already applied.
 RECONCILE_LOCK = outbox.lock_key("reconcile")
-HEARTBEAT = 5.0
-REFUSALS_BEFORE_SKIP = 3  # a row the DNS backend refuses this many times (with backoff in between) is skipped  # longest wait without a beat of the main loop
-NOISY_LOGGERS = ("SOLIDserverRest", "urllib3", "requests", "hvac")  # SOLIDserverRest logs auth headers at DEBUG
+HEARTBEAT = 5.0  # longest wait without a beat of the main loop
+REFUSALS_BEFORE_SKIP = 3  # a row the DNS backend refuses this many times (with backoff in between) is skipped
+# Unreachable, credentials refused, or the zone missing: a state of the DNS backend, not of a row -> retried.
+RETRIED = (TransportError, AuthenticationError, NotFoundError)
+PROBE_INTERVAL = 15.0  # seconds without a call to the DNS backend after which a probe shows it still answers
 
 
 class DnsFailure(Exception):
@@ -60,41 +62,6 @@ class DnsFailure(Exception):
 
 class DnsRejected(Exception):
     """The DNS backend refused a change: find the row that causes it and skip that row."""
-
-
-# -- logging ------------------------------------------------------------------------------------------------------
-class _Redact(logging.Filter):
-    def __init__(self, secrets: set[str]) -> None:
-        super().__init__()
-        self.secrets = secrets
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        for secret in self.secrets:
-            if secret and len(secret) >= 4 and secret in message:
-                message = message.replace(secret, "********")
-        record.msg, record.args = message, None
-        return True
-
-
-class _JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {"time": datetime.datetime.fromtimestamp(record.created, datetime.UTC).isoformat(timespec="milliseconds"),
-                 "level": record.levelname, "logger": record.name, "message": record.getMessage()}
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, sort_keys=False)
-
-
-def setup_logging(level: str, fmt: str, secrets: set[str]) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(_Redact(secrets))
-    handler.setFormatter(_JsonFormatter() if fmt == "json" else logging.Formatter("[%(levelname)s] %(asctime)s - %(message)s", "%Y-%m-%d %H:%M:%S"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    for name in NOISY_LOGGERS:
-        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
 def describe(change: Change) -> str:
@@ -126,6 +93,7 @@ class Listener:
         self.listen: t.Any = None
         self.dns_backoff = outbox.Backoff(options["retry_max_interval"])
         self.dns_retry_at = 0.0
+        self.dns_answered = 0.0  # when a call to the DNS backend last succeeded
         self.inventory_wanted = threading.Event()  # set by batches; the inventory thread rewrites the files
         self.inventory_lock = threading.Lock()
         self.inventory_thread: threading.Thread | None = None
@@ -155,17 +123,21 @@ class Listener:
         self.health.beat = time.monotonic()
 
     def dns(self, function: t.Callable, *args: t.Any) -> t.Any:
-        """Call the DNS backend; its errors become DnsFailure (retry later) or DnsRejected (a bad change)."""
-        # Unreachable, credentials refused, or the zone missing: a state of the backend, not of a row -> retry.
-        retried = (TransportError, AuthenticationError, NotFoundError)
+        """Call the DNS backend; its errors become DnsFailure (retry later) or DnsRejected (a bad change). Readiness
+        follows the calls: failing from the first failed call, ready again only after a call succeeded."""
         try:
-            return function(*args)
-        except retried as exc:
+            result = function(*args)
+        except RETRIED as exc:
+            self.health.dns_error = str(exc)
             raise DnsFailure(str(exc)) from None
         except KeaDnsError as exc:
-            if isinstance(getattr(exc, "cause", None), retried):
+            if isinstance(getattr(exc, "cause", None), RETRIED):
+                self.health.dns_error = str(exc)
                 raise DnsFailure(str(exc)) from None
             raise DnsRejected(str(exc)) from None
+        self.health.dns_error = None
+        self.dns_answered = time.monotonic()
+        return result
 
     def make_backend(self) -> None:
         if self.sync is not None or not self.options["enable_dns"]:
@@ -173,7 +145,12 @@ class Listener:
         options = dict(self.options, solidserver_scope=self.options["dns_scope"])
         if options["dns_owner_txt"] is None:
             options["dns_owner_txt"] = True  # only used by backends that keep no owner metadata
-        self.sync = DnsSync(dns_backend(options, on_secret=self.secrets.add, vault=self.vault), self.sync_settings)
+        try:
+            backend = dns_backend(options, on_secret=self.secrets.add, vault=self.vault)
+        except RETRIED as exc:  # e.g. a Knot socket not there yet; bad settings stop the daemon instead
+            self.health.dns_error = str(exc)
+            raise DnsFailure(str(exc)) from None
+        self.sync = DnsSync(backend, self.sync_settings)
         log.info("DNS record creation enabled: zone=%s provider=%s%s", self.options["dns_zone"], self.options["provider"],
                  " (dry run)" if self.options["dry_run"] else "")
 
@@ -254,20 +231,15 @@ class Listener:
             for change in plan.changes:
                 self.metrics.dns_changes.labels(change.action).inc()
 
-    def apply(self, plan: Plan) -> None:
-        if plan.changes and not self.options["dry_run"]:
-            self.dns(self.sync.apply, plan.changes)  # type: ignore[union-attr]
-
     def reconcile_reservations(self, reservations: t.Sequence[Reservation]) -> None:
         started = time.monotonic()
         log.info("Starting DNS consistency check for existing reservations...")
         log.info("Found %d static reservations to check", len(reservations))
         if self.sync is not None:
-            plan, desired = self.dns(self.sync.plan_reconcile, reservations)
+            plan, desired = self.dns(self.sync.reconcile, reservations, self.options["dry_run"])
             for label, reason in desired.invalid.items():
                 log.warning("Reservation skipped: %s: %s", label, reason)
             self.metrics.invalid.set(len(desired.invalid))
-            self.apply(plan)
             self.report(plan)
             counts = plan.counts()
             log.info("DNS consistency check complete: %d records created, %d updated, %d deleted, %d unchanged, %d conflicts "
@@ -326,8 +298,7 @@ class Listener:
                 reservations = hosts.select_reservations_touching(cursor, hostnames, addresses)
                 if self.sync is not None:
                     try:
-                        plan = self.dns(self.sync.plan_touching, reservations, hostnames, addresses)[0]
-                        self.apply(plan)
+                        plan = self.dns(self.sync.touching, reservations, hostnames, addresses, self.options["dry_run"])[0]
                     except DnsRejected as exc:
                         if len(rows) > 1:
                             log.warning("The DNS backend refused a batch of %d rows (%s); retrying them one by one", len(rows), exc)
@@ -372,9 +343,21 @@ class Listener:
     def drain(self) -> None:
         while not self.stopping and self.process_batch():
             self.health.beat = time.monotonic()
+        self.measure_backlog()
+
+    def measure_backlog(self) -> None:
+        """The outbox gauges, after every pass (also a failed one: they show an outage's backlog growing)."""
         with self.work.cursor() as cursor:
-            self.metrics.pending.set(outbox.pending(cursor, self.schema))
+            count, age = outbox.backlog(cursor, self.schema)
         self.work.rollback()
+        self.metrics.pending.set(count)
+        self.metrics.oldest_pending.set(age)
+
+    def probe_dns(self) -> None:
+        """After a failure no batch may come to show the backend is back, and while idle none shows it went away:
+        a cheap read answers both."""
+        if self.sync is not None and (self.health.dns_error or time.monotonic() - self.dns_answered >= PROBE_INTERVAL):
+            self.dns(self.sync.probe)
 
     def purge(self) -> None:
         if self.options["dry_run"] or time.monotonic() - self.purged < 3600:
@@ -433,10 +416,11 @@ class Listener:
                         reconciled = True
                     if self.has_outbox:
                         self.drain()
+                    self.probe_dns()
                     self.dns_backoff.reset()
-                    self.health.dns_error = None
                 except DnsFailure as exc:
-                    self.health.dns_error = str(exc)
+                    if self.has_outbox:
+                        self.measure_backlog()
                     self.metrics.retries.labels("dns").inc()
                     delay = self.dns_backoff.next()
                     self.dns_retry_at = time.monotonic() + delay
@@ -498,10 +482,8 @@ class Listener:
                     self.make_backend()
                     self.reconcile_reservations(state.reservations)
                     self.dns_backoff.reset()
-                    self.health.dns_error = None
                     seen = current
             except DnsFailure as exc:
-                self.health.dns_error = str(exc)
                 delay = self.dns_backoff.next()
                 self.dns_retry_at = time.monotonic() + delay
                 log.warning("DNS backend failing (%s): retrying in %.0f s", exc, delay)

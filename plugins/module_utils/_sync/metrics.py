@@ -5,7 +5,8 @@
 
 ``/healthz`` answers 200 while the main loop is alive (it beats at least every few seconds, also while it waits);
 ``/readyz`` answers 200 once the database is connected and the last reconcile succeeded, and while the DNS backend
-accepts changes. Both answer 503 with the reason otherwise.
+answers: it is 503 from the first failed call to the backend until a call succeeds again (a batch, or a probe the
+daemon sends while no batch comes). Both answer 503 with the reason otherwise.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ class Metrics:
         self.dns_changes = Counter(f"{PREFIX}_dns_changes", "DNS record sets changed", ["action"], registry=r)
         self.conflicts = Counter(f"{PREFIX}_dns_conflicts", "Records left alone because ddi.kea_dns does not manage them", registry=r)
         self.retries = Counter(f"{PREFIX}_retries", "Database or DNS failures that were retried", ["component"], registry=r)
-        self.pending = Gauge(f"{PREFIX}_outbox_pending", "Pending outbox rows", registry=r)
+        self.pending = Gauge(f"{PREFIX}_outbox_pending", "Pending outbox rows (updated on every pass, failed or not)", registry=r)
+        self.oldest_pending = Gauge(f"{PREFIX}_outbox_oldest_pending_seconds", "Age of the oldest pending outbox row (0: none)", registry=r)
         self.lag = Histogram(f"{PREFIX}_event_lag_seconds", "Reservation change committed -> applied in DNS", buckets=LAG_BUCKETS, registry=r)
         self.reconcile_duration = Gauge(f"{PREFIX}_reconcile_duration_seconds", "Duration of the last reconcile", registry=r)
         self.reconcile_last_success = Gauge(f"{PREFIX}_reconcile_last_success_timestamp_seconds", "End of the last successful reconcile", registry=r)

@@ -122,10 +122,13 @@ def refused(cursor: t.Any, schema: str, row_id: int, reason: str) -> None:
                    (reason[:1000], row_id))
 
 
-def pending(cursor: t.Any, schema: str) -> int:
+def backlog(cursor: t.Any, schema: str) -> tuple[int, float]:
+    """How many rows are pending, and how long (seconds) the oldest of them has waited (0 when none)."""
     table = _table(schema)
-    cursor.execute(f"SELECT count(*) FROM {table} WHERE status = 'pending'")  # noqa: S608
-    return int(cursor.fetchone()[0])
+    cursor.execute(f"SELECT count(*), COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - min(created_at)), 0) "  # noqa: S608
+                   f"FROM {table} WHERE status = 'pending'")
+    count, age = cursor.fetchone()
+    return int(count), max(0.0, float(age))
 
 
 def purge(cursor: t.Any, schema: str, older_than: datetime.timedelta) -> int:

@@ -15,8 +15,10 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import (
     int_to_ipv4,
     ipv4_to_int,
     parse_hostname,
+    parse_hw_address_length,
     parse_identifier,
     parse_ipv4,
+    parse_mac,
     parse_subnet_id,
     plan_reservations,
 )
@@ -39,6 +41,51 @@ def test_bad_mac(text):
 
 def test_long_duid_allowed():
     assert len(parse_identifier("00" * 128, 1)) == 128
+
+
+@pytest.mark.parametrize("text", ["AA:BB:CC:DD:EE:FF", "aa-bb-cc-dd-ee-ff", "AABB.CCDD.EEFF", "AaBbCcDdEeFf", " aa:bb:cc:dd:ee:ff "])
+def test_mac_notations_any_case(text):
+    assert parse_mac(text) == MAC
+    assert parse_identifier(text, 0) == MAC
+
+
+@pytest.mark.parametrize(("text", "octets"), [("aa:bb:cc:dd:ee", 5), ("aabbccddee", 5), ("aa-bb-cc-dd-ee-ff-00", 7),
+                                              ("00" * 20, 20), ("aa", 1)])
+def test_a_mac_has_six_octets(text, octets):
+    """Issue 17: a 5-octet "MAC" was written as a hardware address no Ethernet client can present."""
+    for parse in (lambda: parse_mac(text, "identifier"), lambda: parse_identifier(text, 0)):
+        with pytest.raises(InvalidInputError) as error:
+            parse()
+        assert (error.value.field, error.value.value) == ("identifier", text)
+        assert error.value.reason.startswith(f"{octets} octets; a MAC address (EUI-48) has 6"), error.value.reason
+        assert "hw_address_length" in error.value.reason  # says how to give another length
+
+
+@pytest.mark.parametrize("text", ["aa:bb-cc:dd-ee:ff", "aab.bcc.dde.eff", "aabb:ccdd:eeff", "aabb.cc.dd.eeff",
+                                  "aa:bb:cc:dd:ee:ff:", "aa::bb:cc:dd:ee:ff"])
+def test_unusual_mac_groupings_refused(text):
+    with pytest.raises(InvalidInputError, match="^identifier: invalid value .*(MAC address notation|not a valid MAC)"):
+        parse_identifier(text, 0)
+
+
+def test_other_hardware_address_lengths_only_with_hw_address_length():
+    infiniband = "80:00:02:08:fe:80:00:00:00:00:00:00:00:02:c9:03:00:0a:bc:de"
+    assert len(parse_identifier(infiniband, 0, hw_address_length=20)) == 20
+    assert parse_identifier("aa:bb:cc:dd:ee", 0, hw_address_length=5) == bytes.fromhex("aabbccddee")
+    with pytest.raises(InvalidInputError, match="^identifier: invalid value 'aa:bb:cc:dd:ee:ff': 6 octets; hw_address_length is 20$"):
+        parse_identifier("aa:bb:cc:dd:ee:ff", 0, hw_address_length=20)
+    # A lookup takes any length Kea stores; the limit stays.
+    assert parse_identifier("aa:bb:cc:dd:ee", 0, hw_address_length=None) == bytes.fromhex("aabbccddee")
+    with pytest.raises(InvalidInputError, match="21 bytes is longer than the 20 bytes"):
+        parse_identifier("00" * 21, 0, hw_address_length=None)
+    # Other identifier types do not look at it.
+    assert parse_identifier("01:02:03", 4, hw_address_length=6) == b"\x01\x02\x03"
+
+
+@pytest.mark.parametrize("value", [0, 21, -6, True, "6", None])
+def test_bad_hw_address_length(value):
+    with pytest.raises(InvalidInputError, match="^hw_address_length: invalid value .*1 to 20 octets"):
+        parse_hw_address_length(value)
 
 
 def test_ipv4_bigint_round_trip():
@@ -151,6 +198,33 @@ def test_defaults_from_task_level():
     assert item.key.subnet_id == 7 and item.present is False
     with pytest.raises(InvalidInputError, match="^reservations\\[0\\].subnet_id"):
         desired_from_params({"identifier": "aa:bb:cc:dd:ee:ff"}, "reservations[0]")
+
+
+def test_reservation_mac_of_five_octets_names_field_value_and_cause():
+    for params, source, field in (({"identifier": "aa:bb:cc:dd:ee", "subnet_id": 1}, "reservation", "identifier"),
+                                  ({"mac": "aa:bb:cc:dd:ee", "subnet_id": 1}, "reservation", "identifier"),
+                                  ({"mac": "aa:bb:cc:dd:ee", "subnet_id": 1}, "reservations[4]", "reservations[4].identifier")):
+        with pytest.raises(InvalidInputError) as error:
+            desired_from_params(params, source)
+        assert str(error.value).startswith(f"{field}: invalid value 'aa:bb:cc:dd:ee': 5 octets; a MAC address (EUI-48) has 6"), str(error.value)
+
+
+def test_reservation_hw_address_length_option_and_default():
+    infiniband = "80:00:02:08:fe:80:00:00:00:00:00:00:00:02:c9:03:00:0a:bc:de"
+    item = desired_from_params({"identifier": infiniband, "hw_address_length": 20, "subnet_id": 1}, "reservation")
+    assert item.key == ReservationKey(1, 0, bytes.fromhex(infiniband.replace(":", "")))
+    # In a batch the task's value is the default of every item; an item may set its own.
+    defaults = {"hw_address_length": 20, "subnet_id": 1}
+    assert len(desired_from_params({"identifier": infiniband}, "reservations[0]", defaults).key.identifier) == 20
+    assert desired_from_params({"identifier": "aa:bb:cc:dd:ee:ff", "hw_address_length": 6}, "reservations[1]", defaults).key.identifier == MAC
+    with pytest.raises(InvalidInputError, match=r"^reservations\[2\].identifier: invalid value 'aa:bb:cc:dd:ee:ff': 6 octets; hw_address_length is 20"):
+        desired_from_params({"identifier": "aa:bb:cc:dd:ee:ff"}, "reservations[2]", defaults)
+    with pytest.raises(InvalidInputError, match=r"^reservations\[3\].hw_address_length: invalid value 40"):
+        desired_from_params({"identifier": infiniband, "hw_address_length": 40}, "reservations[3]", defaults)
+    # mac is always a MAC address, whatever hw_address_length says.
+    assert desired_from_params({"mac": "aa:bb:cc:dd:ee:ff"}, "reservations[4]", defaults).key.identifier == MAC
+    with pytest.raises(InvalidInputError, match=r"^reservations\[5\].identifier: invalid value .*: 20 octets; a MAC address \(EUI-48\) has 6"):
+        desired_from_params({"mac": infiniband, "hw_address_length": 20}, "reservations[5]", defaults)
 
 
 def test_item_alias_and_unknown_option():

@@ -10,6 +10,7 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import (
     RRsetKey,
     Traits,
     absolute_name,
+    fqdn,
     longest_zone,
     parse_name,
     parse_value,
@@ -49,6 +50,37 @@ def test_names_and_values():
     for rtype, value in (("A", "2001:db8::1"), ("AAAA", "10.0.0.1"), ("CNAME", "a b"), ("TXT", "x\ny")):
         with pytest.raises(InvalidInputError, match="^value: invalid value"):
             parse_value(rtype, value)
+
+
+def test_trailing_dot_is_absolute_and_must_lie_in_the_zone():
+    """Issue 17: zone site.test + name 6.2.0.192.in-addr.arpa. was written as 6.2.0.192.in-addr.arpa.site.test."""
+    assert absolute_name("H1.site.test.", "site.test") == "h1.site.test"
+    assert absolute_name("site.test.", "site.test") == "site.test"
+    assert absolute_name("h1.site.test", "site.test") == "h1.site.test"  # no dot, already in the zone: not doubled
+    assert absolute_name("h1.sub", "site.test") == "h1.sub.site.test"  # no dot: relative
+    for name in ("6.2.0.192.in-addr.arpa.", "h2.99.10.in-addr.arpa.", "test.", "othersite.test."):
+        with pytest.raises(InvalidInputError) as error:
+            absolute_name(name, "site.test", "records[2].name")
+        assert (error.value.field, error.value.value) == ("records[2].name", name)
+        assert f"the absolute name {name} (trailing dot) is not in zone site.test" in error.value.reason, error.value.reason
+
+
+def test_absolute_name_outside_the_zone_fails_the_record():
+    with pytest.raises(InvalidInputError, match=r"^name: invalid value '6\.2\.0\.192\.in-addr\.arpa\.': the absolute name "
+                                                r"6\.2\.0\.192\.in-addr\.arpa\. \(trailing dot\) is not in zone site\.test"):
+        desired_from_params({"zone": "site.test", "name": "6.2.0.192.in-addr.arpa.", "type": "PTR", "value": "h1.site.test."}, ZonesOnly())
+    # The same name in the zone that holds it, or without a zone (found on the server), is written where it belongs.
+    for params in ({"zone": "99.10.in-addr.arpa", "name": "50.0.99.10.in-addr.arpa."}, {"name": "50.0.99.10.in-addr.arpa."}):
+        (record,) = desired_from_params(dict(params, type="PTR", value="h1.site.test."), ZonesOnly())
+        assert (record.zone, record.key.name) == ("99.10.in-addr.arpa", "50.0.99.10.in-addr.arpa")
+
+
+def test_reservation_hostnames_keep_their_rule():
+    """fqdn() of a reservation's hostname ignores a trailing dot on purpose (kept as it was)."""
+    assert fqdn("us3-cab10-ru20-idrac", "site.test") == "us3-cab10-ru20-idrac.site.test"
+    assert fqdn("us3-cab10-ru20-idrac.site.test.", "site.test") == "us3-cab10-ru20-idrac.site.test"
+    assert fqdn("h1.other.test.", "site.test") == "h1.other.test.site.test"
+    assert fqdn("h1.other.test.", None) == "h1.other.test"
 
 
 def test_ptr_follows_a_record_into_reverse_zone():

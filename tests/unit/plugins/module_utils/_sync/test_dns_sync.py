@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import DnsBackend, RRset, RRsetKey, Traits, longest_zone
+import pytest
+
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import DnsBackend, RRset, RRsetKey, Traits, longest_zone, run_batch
+from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import TransportError
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import Reservation, ReservationKey
 from ansible_collections.ddi.kea_dns.plugins.module_utils._sync.dns_sync import DnsSync, SyncSettings
 
@@ -82,3 +85,55 @@ def test_invalid_hostnames_are_reported_not_planned_and_the_filter_is_a_glob_on_
                             host("x-ilo", "10.99.0.3", 3)])
     assert list(desired.invalid) == ["host 'bad name!-idrac' (subnet 1 hw-address 00:00:00:00:00:01)"]
     assert [k.name for k in desired.records] == [f"oob-r1.other.example.{ZONE}"]
+
+
+class Unreachable(ZoneMap):
+    def find_zone(self, name: str) -> str:
+        raise TransportError("the test server did not answer")
+
+
+def test_a_zone_lookup_that_fails_in_transport_fails_the_plan_instead_of_dropping_the_record():
+    """Read as "no record", an unreachable server would make a reconcile delete owned PTRs, and a batch wait on every
+    lookup in turn; it must fail the batch, which is retried."""
+    sync = DnsSync(Unreachable([a("us3-cab1-ru1-idrac", "10.99.0.1")]), SyncSettings(zone=ZONE, ptr=True))
+    with pytest.raises(TransportError):
+        sync.plan_reconcile([host("us3-cab1-ru1-idrac", "10.99.0.1")])
+    with pytest.raises(TransportError):
+        sync.plan_touching([host("us3-cab1-ru1-idrac", "10.99.0.1")], {"us3-cab1-ru1-idrac"}, {"10.99.0.1"})
+
+
+class Flaky(ZoneMap):
+    """Fails the first read with a dead connection, as a server that restarted since the last batch."""
+
+    def __init__(self, rrsets=()) -> None:
+        super().__init__(rrsets)
+        self.reads = self.closed = 0
+
+    def get(self, zone, keys):
+        self.reads += 1
+        if self.reads == 1:
+            raise TransportError("connection reset")
+        return super().get(zone, keys)
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+def test_a_batch_whose_connection_died_runs_once_more_on_a_new_one():
+    backend = Flaky([a("us3-cab1-ru1-idrac", "10.99.0.1")])
+    sync = DnsSync(backend, SyncSettings(zone=ZONE))
+    plan, _desired = sync.touching([host("us3-cab1-ru1-idrac", "10.99.0.1")], {"us3-cab1-ru1-idrac"}, set())
+    assert backend.reads == 2 and backend.closed == 1 and plan.unchanged == 1 and not plan.changes
+
+
+def test_run_batch_raises_the_second_failure_and_releases_single_client_connections():
+    class Dead(Flaky):
+        traits = Traits(name="dead", native_batch=True, ownership=True, can_list_zone=True, release_after_batch=True)
+
+        def get(self, zone, keys):
+            self.reads += 1
+            raise TransportError("connection refused")
+    backend = Dead()
+    with pytest.raises(TransportError):
+        run_batch(backend, backend.get, ZONE, [])
+    assert backend.reads == 2 and backend.closed == 2  # dropped after the first failure, released at the end

@@ -26,4 +26,4 @@ def test_lock_keys_are_stable_signed_64_bit_integers():
 
 def test_schema_names_are_checked_before_they_reach_sql():
     with pytest.raises(ValueError, match="not an SQL identifier"):
-        outbox.pending(None, "kea_dns; drop table hosts")
+        outbox.backlog(None, "kea_dns; drop table hosts")

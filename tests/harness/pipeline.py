@@ -1,0 +1,166 @@
+"""The pipeline as the listener tests drive it: reservations written as Kea writes them, a daemon per DNS target,
+and the check that DNS holds exactly what the ``hosts`` table implies."""
+
+from __future__ import annotations
+
+import time
+
+import psycopg2
+
+from .listener import LISTENER_PASSWORD, ListenerProcess
+from .procs import wait_for
+
+ZONE = "site.test"
+REVERSE = "99.10.in-addr.arpa"
+INSERT = ("INSERT INTO hosts (dhcp_identifier, dhcp_identifier_type, dhcp4_subnet_id, ipv4_address, hostname) "
+          "VALUES (decode(%s, 'hex'), 0, 1, (%s::inet - '0.0.0.0'::inet), %s)")
+MOVE = "UPDATE hosts SET ipv4_address = (%s::inet - '0.0.0.0'::inet) WHERE hostname = %s"
+REMOVE = "DELETE FROM hosts WHERE hostname = %s"
+BMC_SUFFIXES = ("-idrac", "-ilo", "-bmc")
+
+
+class Target:
+    """A DNS server as the daemon's config (``options``, ``env``) and the test's checks see it."""
+
+    def __init__(self, name: str, server, options: dict, env: dict) -> None:
+        self.name, self.server, self.options, self.env = name, server, options, env
+
+    def state(self, ptr: bool = False) -> dict[str, list[str]]:
+        """The BMC A records (and PTR records) the server holds: name -> values."""
+        found = {name: values for (name, rtype), values in self.server.transfer(ZONE).items()
+                 if rtype == "A" and name.split(".")[0].endswith(BMC_SUFFIXES)}
+        if ptr:
+            found.update({name: values for (name, rtype), values in self.server.transfer(REVERSE).items() if rtype == "PTR"})
+        return found
+
+    def secrets(self) -> list[str]:
+        return [value for key, value in self.env.items() if any(word in key for word in ("KEY", "TOKEN", "PASSWORD", "SECRET"))]
+
+
+LISTENER_BACKENDS = ("knot", "powerdns", "rfc2136-bind", "technitium", "solidserver")
+
+
+def listener_target(request, name: str) -> Target:
+    """One DNS server (a session fixture of tests/integration/conftest.py, or a fresh emulator) as the listener daemon
+    writes to it: the provider option, its endpoint and secret in the environment."""
+    if name == "knot":
+        server = request.getfixturevalue("knot_server")
+        return Target(name, server, {"provider": "knot"}, server.env())
+    if name in ("powerdns", "powerdns-txt"):
+        server = request.getfixturevalue("powerdns_server")
+        server.reset()
+        ownership = {"powerdns_ownership": "txt"} if name == "powerdns-txt" else {}
+        return Target(name, server, {"provider": "powerdns", **ownership}, server.env())
+    if name == "rfc2136-bind":
+        server = request.getfixturevalue("bind_server")
+        return Target(name, server, {"provider": "rfc2136"}, server.env())
+    if name == "technitium":
+        server = request.getfixturevalue("technitium_emulator")
+        return Target(name, server, {"provider": "technitium"}, server.env())
+    server = request.getfixturevalue("solidserver_emulator")
+    return Target(name, server, {"provider": "solidserver"}, server.env())
+
+
+def daemon(pg, dns: Target, **options) -> ListenerProcess:
+    base = {"db_host": "127.0.0.1", "db_port": pg.port, "db_name": pg.kea_db, "db_user": "kea_dns_listener",
+            "use_database_events": True, "enable_dns": True, "dns_zone": ZONE, "retry_max_interval": 2.0, "dns_timeout": 3.0,
+            **dns.options, **options}
+    return ListenerProcess(base, {"KEA_DB_PASSWORD": LISTENER_PASSWORD, **dns.env})
+
+
+def kea_write(pg, statements: list[tuple[str, tuple]]) -> None:
+    """One transaction as Kea's own database user."""
+    conn = pg.connect_as(pg.kea_user, pg.kea_password)
+    try:
+        with conn, conn.cursor() as cursor:
+            for sql, params in statements:
+                cursor.execute(sql, params)
+    finally:
+        conn.close()
+
+
+def kea_write_retrying(pg, statements: list[tuple[str, tuple]], timeout: float = 60) -> None:
+    """``kea_write``, waiting for a restarting database as Kea does."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            kea_write(pg, statements)
+            return
+        except psycopg2.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def hostname(index: int) -> str:
+    cabinet, unit = divmod(index, 40)
+    return f"us3-cab{cabinet + 1}-ru{unit + 1}-idrac"
+
+
+def bmc(index: int) -> tuple[str, tuple]:
+    return INSERT, (f"02{index:010x}", f"10.99.{index // 250}.{index % 250 + 1}", hostname(index))
+
+
+def moved_address(index: int) -> str:
+    return f"10.99.{200 + index // 250}.{index % 250 + 1}"
+
+
+def expected(pg, ptr: bool = False) -> dict[str, list[str]]:
+    rows = pg.kea_sql("SELECT lower(hostname), host('0.0.0.0'::inet + ipv4_address) FROM hosts "
+                      "WHERE hostname ~ '-(idrac|ilo|bmc)$' AND hostname ~ '^[a-z0-9-]+$'")
+    found: dict[str, list[str]] = {}
+    for name, address in rows:
+        found.setdefault(f"{name}.{ZONE}", []).append(address)
+        if ptr and address.startswith("10.99."):
+            octets = address.split(".")
+            found.setdefault(f"{octets[3]}.{octets[2]}.{REVERSE}", []).append(f"{name}.{ZONE}")
+    return {name: sorted(values) for name, values in found.items()}
+
+
+def pending(pg) -> int:
+    return pg.kea_sql("SELECT count(*) FROM kea_dns.outbox WHERE status = 'pending'")[0][0]
+
+
+def wait_converged(pg, dns: Target, timeout: float = 90, ptr: bool = False) -> None:
+    """Until DNS holds exactly what ``hosts`` implies (every record, the current values, nothing stale or twice) and
+    no outbox row is pending."""
+    last = {}
+
+    def converged() -> bool:
+        last["want"], last["have"] = expected(pg, ptr), dns.state(ptr)
+        return pending(pg) == 0 and last["want"] == last["have"]
+    try:
+        wait_for(converged, timeout, "DNS matching the database", interval=0.5)
+    except TimeoutError:
+        want, have = last["want"], last["have"]
+        missing = sorted(set(map(_item, want.items())) - set(map(_item, have.items())))[:5]
+        extra = sorted(set(map(_item, have.items())) - set(map(_item, want.items())))[:5]
+        raise AssertionError(f"not converged after {timeout} s: pending {pending(pg)}, missing {missing}, extra {extra}") from None
+
+
+def _item(entry: tuple[str, list[str]]) -> tuple[str, tuple[str, ...]]:
+    return entry[0], tuple(entry[1])
+
+
+def burst(pg, count: int, per_commit: int, between: float = 0.0, on_commit=None) -> None:
+    """``count`` reservations in commits of ``per_commit``; ``on_commit(n)`` runs after commit n (1-based)."""
+    for number, start in enumerate(range(0, count, per_commit), start=1):
+        kea_write_retrying(pg, [bmc(i) for i in range(start, min(start + per_commit, count))])
+        if on_commit is not None:
+            on_commit(number)
+        time.sleep(between)
+
+
+def mixed_burst(pg, commits: int, per_commit: int, between: float = 0.05, on_commit=None) -> None:
+    """``commits`` transactions of ``per_commit`` inserts each; from the third on, each also moves one earlier
+    reservation to a new address and deletes another (inserts, IP changes and deletes, as a day of racking)."""
+    for number in range(1, commits + 1):
+        start = (number - 1) * per_commit
+        statements = [bmc(i) for i in range(start, start + per_commit)]
+        if number >= 3:
+            earlier = (number - 3) * per_commit
+            statements += [(MOVE, (moved_address(earlier), hostname(earlier))), (REMOVE, (hostname(earlier + 1),))]
+        kea_write_retrying(pg, statements)
+        if on_commit is not None:
+            on_commit(number)
+        time.sleep(between)
