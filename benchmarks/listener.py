@@ -16,6 +16,7 @@ Results are recorded in docs/benchmarks.md with the machine they ran on.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import re
@@ -27,7 +28,6 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import psycopg2  # noqa: E402
 import requests  # noqa: E402
 
 from benchmarks.kea_reservation_apply import machine  # noqa: E402
@@ -75,14 +75,15 @@ def clear(pg: PgCluster, provider: str, server) -> None:
         raise RuntimeError(proc.stderr[-3000:])
 
 
-def bench_latency(pg: PgCluster, provider: str, server, count: int, rate: float, **options) -> dict:
+def bench_latency(pg: PgCluster, provider: str, server, count: int, rate: float, first: int = 0, **options) -> dict:
+    """``first``: the index of the first row (rows ``first`` .. ``first + count - 1`` must not exist yet)."""
     listener = daemon(pg, provider, server, **options).start()
     conn = pg.connect_as(pg.kea_user, pg.kea_password)
     latencies = []
     try:
         interval = 1.0 / rate
         next_at = time.monotonic()
-        for index in range(count):
+        for index in range(first, first + count):
             identifier, address, hostname = row(index, "lat")
             with conn, conn.cursor() as cursor:
                 cursor.execute(INSERT, (identifier, address, hostname))
@@ -102,21 +103,28 @@ def bench_latency(pg: PgCluster, provider: str, server, count: int, rate: float,
             "max_ms": round(max(latencies), 1), "mean_ms": round(statistics.mean(latencies), 1)}
 
 
-def commit_burst(pg: PgCluster, count: int, prefix: str) -> float:
+def commit_burst(pg: PgCluster, count: int, prefix: str, first: int = 0, per_transaction: int = 50) -> float:
+    """Rows ``first`` .. ``first + count - 1`` inserted as Kea's owner, ``per_transaction`` single-row INSERTs per
+    transaction, as fast as possible; returns when the first statement was sent (monotonic clock). With
+    ``per_transaction >= count``: one transaction, timed from its COMMIT (that is when the triggers' rows and
+    notifications become visible)."""
     conn = pg.connect_as(pg.kea_user, pg.kea_password)
     try:
         start = time.monotonic()
-        for first in range(0, count, 50):
-            with conn, conn.cursor() as cursor:
-                for index in range(first, min(first + 50, count)):
+        for chunk in range(first, first + count, per_transaction):
+            with conn.cursor() as cursor:
+                for index in range(chunk, min(chunk + per_transaction, first + count)):
                     cursor.execute(INSERT, row(index, prefix))
+            if per_transaction >= count:
+                start = time.monotonic()
+            conn.commit()
         return start
     finally:
         conn.close()
 
 
-def wait_answered(server, count: int, prefix: str, timeout: float = 300) -> float:
-    _identifier, address, hostname = row(count - 1, prefix)
+def wait_answered(server, count: int, prefix: str, timeout: float = 300, first: int = 0) -> float:
+    _identifier, address, hostname = row(first + count - 1, prefix)
     wait_for(lambda: server.query(f"{hostname}.{ZONE}") == [address], timeout, "the last record of the burst", interval=0.005)
     return time.monotonic()
 
@@ -142,15 +150,16 @@ def seed_style_loop(pg: PgCluster, server: PowerDns, stop: threading.Event, read
     conn.close()
 
 
-def bench_burst(pg: PgCluster, provider: str, server, count: int) -> dict:
+def bench_burst(pg: PgCluster, provider: str, server, count: int, first: int = 0, per_transaction: int = 50,
+                seed_style: bool = True, **options) -> dict:
     result = {}
-    listener = daemon(pg, provider, server).start()
+    listener = daemon(pg, provider, server, **options).start()
     try:
-        start = commit_burst(pg, count, "burst")
-        result["daemon_s"] = round(wait_answered(server, count, "burst") - start, 2)
+        start = commit_burst(pg, count, "burst", first, per_transaction)
+        result["daemon_s"] = round(wait_answered(server, count, "burst", first=first) - start, 2)
     finally:
         listener.remove()
-    if isinstance(server, PowerDns):
+    if seed_style and isinstance(server, PowerDns):
         clear(pg, provider, server)
         stop, ready = threading.Event(), threading.Event()
         thread = threading.Thread(target=seed_style_loop, args=(pg, server, stop, ready), daemon=True)
@@ -166,15 +175,18 @@ def bench_burst(pg: PgCluster, provider: str, server, count: int) -> dict:
 
 
 def load_reservations(pg: PgCluster, count: int) -> None:
-    conn = pg.admin_connect(pg.kea_db)
+    """Rows 0 .. ``count - 1`` (prefix ``rec``) with one COPY as Kea's owner, the outbox triggers disabled in the same
+    transaction: the reservations exist before the daemon starts, and no outbox row is left to drain."""
+    lines = "".join(f"\\\\x{i}\t0\t1\t{int.from_bytes(bytes(map(int, a.split('.'))), 'big')}\t{h}\n"
+                    for i, a, h in (row(n, "rec") for n in range(count)))
+    conn = pg.connect_as(pg.kea_user, pg.kea_password)
     try:
         with conn, conn.cursor() as cursor:
-            cursor.execute("ALTER TABLE hosts DISABLE TRIGGER USER")  # the reservations exist before the daemon starts
-            psycopg2.extras.execute_values(cursor, "INSERT INTO hosts (dhcp_identifier, dhcp_identifier_type, dhcp4_subnet_id, "
-                                           "ipv4_address, hostname) VALUES %s",
-                                           [(bytes.fromhex(i), 0, 1, int.from_bytes(bytes(map(int, a.split("."))), "big"), h)
-                                            for i, a, h in (row(n, "rec") for n in range(count))], page_size=2000)
+            cursor.execute("ALTER TABLE hosts DISABLE TRIGGER USER")
+            cursor.copy_expert("COPY hosts (dhcp_identifier, dhcp_identifier_type, dhcp4_subnet_id, ipv4_address, hostname) "
+                               "FROM STDIN", io.StringIO(lines))
             cursor.execute("ALTER TABLE hosts ENABLE TRIGGER USER")
+            cursor.execute("ANALYZE hosts")  # the statistics autovacuum keeps of a table that size (index scans per batch)
     finally:
         conn.close()
 
@@ -186,9 +198,9 @@ def reconcile_seconds(stderr: str) -> float:
     return float(match.group(2))
 
 
-def bench_reconcile(pg: PgCluster, provider: str, server, count: int) -> dict:
+def bench_reconcile(pg: PgCluster, provider: str, server, count: int, **options) -> dict:
     load_reservations(pg, count)
-    listener = daemon(pg, provider, server, metrics_address="", inventory=False)
+    listener = daemon(pg, provider, server, **{"metrics_address": "", "inventory": False, **options})
     result = {}
     try:
         for label in ("empty_backend", "nothing_to_do"):
@@ -203,7 +215,7 @@ def bench_reconcile(pg: PgCluster, provider: str, server, count: int) -> dict:
     _identifier, address, hostname = row(count - 1, "rec")
     assert server.query(f"{hostname}.{ZONE}") == [address]
     # Memory: the long-running daemon after its start-up reconcile of the same reservations (and the inventory files).
-    listener = daemon(pg, provider, server).start()
+    listener = daemon(pg, provider, server, **options).start()
     try:
         time.sleep(2)
         with open(f"/proc/{listener.proc.pid}/status", encoding="utf-8") as handle:
@@ -223,7 +235,6 @@ def main() -> int:
     parser.add_argument("--burst", type=int, default=1000)
     parser.add_argument("--reservations", type=int, default=10000)
     args = parser.parse_args()
-    import psycopg2.extras  # noqa: F401 - execute_values  # pylint: disable=import-outside-toplevel
 
     results = {"machine": machine()}
     with PgCluster() as pg:
