@@ -151,12 +151,12 @@ def seed_style_loop(pg: PgCluster, server: PowerDns, stop: threading.Event, read
 
 
 def bench_burst(pg: PgCluster, provider: str, server, count: int, first: int = 0, per_transaction: int = 50,
-                seed_style: bool = True, **options) -> dict:
+                seed_style: bool = True, timeout: float = 300, **options) -> dict:
     result = {}
     listener = daemon(pg, provider, server, **options).start()
     try:
         start = commit_burst(pg, count, "burst", first, per_transaction)
-        result["daemon_s"] = round(wait_answered(server, count, "burst", first=first) - start, 2)
+        result["daemon_s"] = round(wait_answered(server, count, "burst", timeout, first) - start, 2)
     finally:
         listener.remove()
     if seed_style and isinstance(server, PowerDns):

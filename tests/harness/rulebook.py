@@ -42,7 +42,17 @@ class RulebookProcess:
         with open(self.log_path, encoding="utf-8", errors="replace") as handle:
             return handle.read()
 
+    def signal(self, signum: int) -> int:
+        """Send ``signum`` (SIGTERM, SIGKILL) and wait for the exit; returns the exit code."""
+        self.process.send_signal(signum)
+        try:
+            return self.process.wait(60)
+        finally:
+            self.log.close()
+
     def stop(self) -> None:
+        if self.process.poll() is not None:
+            return
         self.process.terminate()
         try:
             self.process.wait(30)

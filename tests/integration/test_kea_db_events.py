@@ -101,3 +101,19 @@ def test_role_installs_once_then_changes_nothing(events_db):
     assert recaps == [2, 1], recaps  # the role's task once, plus the harness's own result file each time
     listener = events_db.connect_as("kea_dns_listener", PASSWORD)
     listener.close()
+
+
+def test_install_over_an_earlier_outbox_adds_the_lease_columns_and_keeps_pending_rows(events_db):
+    env = events_db.admin_env()
+    assert run_tasks([task(listener_password=PASSWORD)], env=env)[0]["changed"]
+    events_db.kea_sql(INSERT)
+    # The outbox as the release before acknowledged delivery made it: no lease columns, its own fingerprint.
+    events_db.kea_sql("ALTER TABLE kea_dns.outbox DROP COLUMN delivered_until, DROP COLUMN delivered_to")
+    events_db.kea_sql("COMMENT ON SCHEMA kea_dns IS 'ddi.kea_dns events 0123456789abcdef'")
+    run = run_tasks([task(listener_password=PASSWORD), task(listener_password=PASSWORD)], env=env)
+    upgrade, again = run.results
+    assert upgrade["changed"] is True and again["changed"] is False, run.output[-2000:]
+    columns = events_db.kea_sql("SELECT column_name FROM information_schema.columns WHERE table_schema = 'kea_dns' "
+                                "AND table_name = 'outbox' AND column_name LIKE 'delivered_%' ORDER BY 1")
+    assert columns == [("delivered_to",), ("delivered_until",)]
+    assert outbox(events_db) == [("INSERT", None, "174260274", "pending")]

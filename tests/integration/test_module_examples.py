@@ -54,6 +54,7 @@ def test_one_example_of_each_module_runs_from_the_installed_tarball(pg_cluster, 
             ("kea_inventory_files", 0, dict(db, path=str(tmp_path / "discovery"))),
             ("dns_record", 0, {"powerdns_api_url": powerdns_server.api_url}),
             ("dns_record_info", 0, {"powerdns_api_url": powerdns_server.api_url}),
+            ("dns_sync", 1, dict(db, knot_socket=knot.socket, db_user="kea_dns_listener", db_password=LISTENER_PASSWORD)),
             ("knot_zone", 0, {"knot_socket": knot.socket}),
             ("lease_backup", 0, dict(db, backup_dir=str(tmp_path / "backups"))),
         ]
@@ -83,5 +84,6 @@ def test_one_example_of_each_module_runs_from_the_installed_tarball(pg_cluster, 
         assert powerdns_server.query("us3-cab10-ru20-idrac.site.test") == ["10.99.0.50"]
         assert any(r["name"] == "us3-cab10-ru20-idrac.site.test" for r in results["dns_record_info"]["records"])
         assert knot.query("kea.site.test") == ["10.99.0.3"] and knot.query("dhcp.site.test", "CNAME") == ["kea.site.test"]
+        assert results["dns_sync"]["not_pending"] == [1041, 1042, 1043] and results["dns_sync"]["changed"] is False
         assert results["lease_backup"]["archive"].startswith(str(tmp_path / "backups" / "kea-leases-dhcp1-"))
     assert run_tasks([{"ddi.kea_dns.kea_db_events": {"state": "absent"}}], env=kea_db.admin_env()).returncode == 0

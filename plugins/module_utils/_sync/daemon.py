@@ -32,13 +32,12 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import (
     AuthenticationError,
     InvalidInputError,
     KeaDnsError,
-    NotFoundError,
     TransportError,
 )
-from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import Reservation, int_to_ipv4
+from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import Reservation
 from ansible_collections.ddi.kea_dns.plugins.module_utils._naming import HostnameParser
 from ansible_collections.ddi.kea_dns.plugins.module_utils._settings import db_settings, dns_backend, vault_settings
-from ansible_collections.ddi.kea_dns.plugins.module_utils._sync import config, inventory, leasefile, outbox
+from ansible_collections.ddi.kea_dns.plugins.module_utils._sync import batch, config, inventory, leasefile, outbox
 from ansible_collections.ddi.kea_dns.plugins.module_utils._sync.dns_sync import DnsSync, Plan, SyncSettings
 from ansible_collections.ddi.kea_dns.plugins.module_utils._sync.logs import setup_logging
 from ansible_collections.ddi.kea_dns.plugins.module_utils._sync.metrics import Metrics, serve
@@ -46,13 +45,7 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._vault import VaultCli
 
 log = logging.getLogger("ddi.kea_dns.listener")
 
-# Event batches take this advisory lock shared, a reconcile takes it exclusive: a reconcile never writes a state
-# older than what a concurrent batch (of this or another daemon) already applied.
-RECONCILE_LOCK = outbox.lock_key("reconcile")
 HEARTBEAT = 5.0  # longest wait without a beat of the main loop
-REFUSALS_BEFORE_SKIP = 3  # a row the DNS backend refuses this many times (with backoff in between) is skipped
-# Unreachable, credentials refused, or the zone missing: a state of the DNS backend, not of a row -> retried.
-RETRIED = (TransportError, AuthenticationError, NotFoundError)
 PROBE_INTERVAL = 15.0  # seconds without a call to the DNS backend after which a probe shows it still answers
 
 
@@ -127,11 +120,8 @@ class Listener:
         follows the calls: failing from the first failed call, ready again only after a call succeeded."""
         try:
             result = function(*args)
-        except RETRIED as exc:
-            self.health.dns_error = str(exc)
-            raise DnsFailure(str(exc)) from None
         except KeaDnsError as exc:
-            if isinstance(getattr(exc, "cause", None), RETRIED):
+            if batch.retried(exc):
                 self.health.dns_error = str(exc)
                 raise DnsFailure(str(exc)) from None
             raise DnsRejected(str(exc)) from None
@@ -147,7 +137,7 @@ class Listener:
             options["dns_owner_txt"] = True  # only used by backends that keep no owner metadata
         try:
             backend = dns_backend(options, on_secret=self.secrets.add, vault=self.vault)
-        except RETRIED as exc:  # e.g. a Knot socket not there yet; bad settings stop the daemon instead
+        except batch.RETRIED as exc:  # e.g. a Knot socket not there yet; bad settings stop the daemon instead
             self.health.dns_error = str(exc)
             raise DnsFailure(str(exc)) from None
         self.sync = DnsSync(backend, self.sync_settings)
@@ -253,7 +243,7 @@ class Listener:
     def reconcile(self) -> None:
         with self.work.cursor() as cursor:
             try:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", (RECONCILE_LOCK,))
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", (batch.RECONCILE_LOCK,))
                 reservations = hosts.select_reservations(cursor)
                 self.reconcile_reservations(reservations)
             finally:
@@ -261,29 +251,12 @@ class Listener:
         self.last_reconcile = time.monotonic()
 
     # -- the outbox -----------------------------------------------------------------------------------------------
-    def check_rows(self, rows: t.Sequence[outbox.OutboxRow]) -> dict[int, str]:
-        """Rows that cannot be applied as they are, with the reason (they are skipped; their valid names are still synced)."""
-        problems = {}
-        for row in rows:
-            problem = row.malformed()
-            if problem is None:
-                for hostname in sorted(row.hostnames()):
-                    if self.sync_settings.selects(hostname):
-                        try:
-                            self.sync_settings.fqdn(hostname)
-                        except KeaDnsError as exc:
-                            problem = str(exc)
-                            break
-            if problem is not None:
-                problems[row.id] = problem
-        return problems
-
     def process_batch(self) -> int:
         """Claim, apply and mark one batch in one transaction; returns how many rows it claimed."""
         limit = 1 if self.isolate_through else self.options["batch_size"]
         with self.work.cursor() as cursor:
             try:
-                cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", (RECONCILE_LOCK,))
+                cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", (batch.RECONCILE_LOCK,))
                 rows = outbox.claim(cursor, self.schema, limit, self.dry_run_after)
                 if not rows:
                     self.isolate_through = 0
@@ -291,27 +264,25 @@ class Listener:
                     return 0
                 for row in rows:
                     self.metrics.received.labels(str(row.operation)[:16]).inc()
-                skipped = self.check_rows(rows)
-                hostnames = set().union(*(row.hostnames() for row in rows))
-                addresses = {int_to_ipv4(number) for row in rows for number in row.addresses()}
-                outbox.lock(cursor, sorted(hostnames | addresses))
-                reservations = hosts.select_reservations_touching(cursor, hostnames, addresses)
+                found = batch.read(cursor, rows, self.sync_settings)
+                skipped = dict(found.invalid)
                 if self.sync is not None:
                     try:
-                        plan = self.dns(self.sync.touching, reservations, hostnames, addresses, self.options["dry_run"])[0]
+                        plan = self.dns(self.sync.touching, found.reservations, found.hostnames, found.addresses,
+                                        self.options["dry_run"])[0]
                     except DnsRejected as exc:
                         if len(rows) > 1:
                             log.warning("The DNS backend refused a batch of %d rows (%s); retrying them one by one", len(rows), exc)
                             self.isolate_through = rows[-1].id
                             self.work.rollback()
                             return len(rows)
-                        if rows[0].attempts + 1 < REFUSALS_BEFORE_SKIP:
+                        if rows[0].attempts + 1 < batch.REFUSALS_BEFORE_SKIP:
                             # Maybe passing (a busy server): keep the row pending, count the refusal, retry later.
                             self.work.rollback()
                             outbox.refused(cursor, self.schema, rows[0].id, f"refused by the DNS backend: {exc}")
                             self.work.commit()
                             raise DnsFailure(f"the DNS backend refused outbox row {rows[0].id}: {exc}") from None
-                        skipped[rows[0].id] = f"refused by the DNS backend {REFUSALS_BEFORE_SKIP} times: {exc}"
+                        skipped[rows[0].id] = f"refused by the DNS backend {batch.REFUSALS_BEFORE_SKIP} times: {exc}"
                         plan = Plan()
                     self.report(plan)
                 if self.options["dry_run"]:

@@ -3,9 +3,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """PRIVATE to the collection: reservations -> the DNS records they imply -> changes, for owned records only.
 
-Shared by the listener daemon (start-up reconcile and outbox batches) and the EDA event source. State-based: the
-caller passes the current reservations of the names it cares about (never an event's own values), so applying
-the same state twice changes nothing and the newest state always wins.
+Shared by the listener daemon (start-up reconcile and outbox batches) and the dns_sync module (the rows the EDA
+source handed over). State-based: the caller passes the current reservations of the names it cares about (never an
+event's own values), so applying the same state twice changes nothing and the newest state always wins.
 
 What the sync manages (its *scope*): the A record of every selected hostname and, with ``ptr``, the PTR record of
 every address of a selected reservation. A hostname is selected when its first label matches one of the
@@ -14,7 +14,7 @@ every address of a selected reservation. A hostname is selected when its first l
 - a record the reservations imply and DNS lacks is created (marked as owned by the collection);
 - an owned record whose values or TTL differ is replaced; an owned record no reservation implies is deleted;
 - a record the collection does not own is never changed or deleted; when it disagrees with the reservations it
-  is reported as a conflict.
+  is reported as a conflict (unless ``take_over`` is set: then it is replaced, and owned from then on).
 """
 
 from __future__ import annotations
@@ -65,6 +65,7 @@ class SyncSettings:
     ptr_zone: str | None = None  # None: the backend's longest matching reverse zone
     hostname_filter: tuple[str, ...] = DEFAULT_HOSTNAME_FILTER
     chunk_size: int = 1000  # changes per backend call
+    take_over: bool = False  # replace (and mark as owned) a record in scope that disagrees and is not owned
 
     def selects(self, hostname: str | None) -> bool:
         if not hostname:
@@ -190,7 +191,7 @@ class DnsSync:
                 plan.changes.append(Change(None, want))
             elif have.values == want.values and (have.ttl == want.ttl or not ours):
                 plan.unchanged += 1
-            elif ours:
+            elif ours or self.settings.take_over:
                 plan.changes.append(Change(have, want))
             else:
                 plan.conflicts.append(f"{key.label()} holds {', '.join(have.values)}, not {', '.join(want.values)}, "

@@ -4,11 +4,16 @@
 """PRIVATE to the collection: outbox rows -> Event-Driven Ansible events (the ``ddi.kea_dns.kea_events`` source).
 
 The source (``extensions/eda/plugins/event_source/kea_events.py``) is an asyncio loop around the blocking calls of
-``Feed``: connect (LISTEN first, so that nothing committed afterwards is missed), take a batch of pending outbox rows
-(claimed ``FOR UPDATE SKIP LOCKED``), put their events on ansible-rulebook's queue, then mark the rows done in the
-claiming transaction. A row is marked only after its event is on the queue; if the commit fails (the database went
-away), the rows stay pending and are handed over again after the reconnect: at least once, in outbox order. A row
-that cannot be an event is marked skipped with its reason and counted; the rows behind it go on.
+``Feed``: connect (LISTEN first, so that nothing committed afterwards is missed), then hand over one batch at a time.
+``take`` claims the pending rows no source holds (``FOR UPDATE SKIP LOCKED``), skips the rows the appliers would
+skip (``batch.check_rows``, marked ``skipped`` with the reason), leases the others to this source's database session
+for ``ack_timeout`` seconds, commits, and returns ONE event for all of them: the changes coalesced per reservation,
+with every row's id in ``outbox_ids``. The rows stay pending: the task that applies them (module ``dns_sync``, in
+the playbook ``dns_event``) marks them done and NOTIFYs. Until then, or until the lease is over, this source hands
+over nothing else, so a backlog goes out in few, large events while a lone change goes out at once. A lease is over
+when its time is, or at once when the session that took it is gone (the source stopped, was killed, or lost its
+connection): its rows are delivered again, to the next source that asks, in outbox order. Applying is state-based
+and idempotent, so a second delivery is harmless: at least once, end to end.
 
 Every event has the same keys (``EVENT_KEYS``); a key the reservation has no value for is None. The reservation's
 values are those of the inventory (``_inventory.host_vars``): a BMC is described the same way everywhere.
@@ -28,7 +33,8 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._inventory import host
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import IDENTIFIER_TYPE_NAMES, Reservation, ReservationKey, int_to_ipv4
 from ansible_collections.ddi.kea_dns.plugins.module_utils._naming import HostnameParser
 from ansible_collections.ddi.kea_dns.plugins.module_utils._settings import db_settings, options_from_env, vault_settings
-from ansible_collections.ddi.kea_dns.plugins.module_utils._sync import config, outbox
+from ansible_collections.ddi.kea_dns.plugins.module_utils._sync import batch, config, outbox
+from ansible_collections.ddi.kea_dns.plugins.module_utils._sync.dns_sync import SyncSettings
 from ansible_collections.ddi.kea_dns.plugins.module_utils._vault import VaultClient
 
 # The source's arguments: the listener daemon's options of the same name (same types, defaults and environment
@@ -37,13 +43,21 @@ ARGUMENTS = (
     "db_host", "db_port", "db_name", "db_user", "db_sslmode", "db_sslrootcert", "db_connect_timeout", "db_vault_path",
     "use_vault", "vault_addr", "vault_auth_method", "vault_mount", "vault_approle_mount", "vault_namespace", "vault_ca_cert",
     "events_schema", "events_channel", "batch_size", "poll_interval", "retry_max_interval", "naming_pattern", "dns_zone",
+    "hostname_filter", "ack_timeout",
 )
+# The source's own options, and the daemon's options whose default differs here.
+SOURCE_OPTIONS = {option.name: option for option in (
+    config.Option("ack_timeout", float, 300.0, "seconds the rows of an event stay handed over without an acknowledgment"),
+    # One event costs a playbook run (about 2 s), not a DNS round trip: larger batches than the daemon's.
+    config.Option("batch_size", int, 500, "outbox rows per event at most"),
+)}
 # Accepted as arguments too (a rulebook templates them from variables), never logged; the environment is better.
 SECRET_ARGUMENTS = ("db_password", "vault_token", "vault_role_id", "vault_secret_id")
 # What describes one reservation, in the event and in its "old" part.
 RESERVATION_KEYS = ("hostname", "ip", "mac", "identifier", "identifier_type", "subnet_id", "site", "cabinet", "rack_unit",
                     "bmc_type", "fqdn")
-EVENT_KEYS = ("operation", *RESERVATION_KEYS, "old", "outbox_id", "changed_at")
+CHANGE_KEYS = ("operation", *RESERVATION_KEYS, "old", "outbox_id", "changed_at")  # one change (of one outbox row)
+EVENT_KEYS = (*CHANGE_KEYS, "changes", "outbox_ids")  # one event (of a batch of rows)
 # The database (or Vault) went away: reconnect. Anything else (bad arguments, credentials refused, no outbox) stops.
 RETRIED_ERRORS = (psycopg2.Error, TransportError) if psycopg2 is not None else (TransportError,)
 
@@ -68,7 +82,7 @@ def options(args: t.Mapping[str, t.Any] | None, environ: t.Mapping[str, str] | N
     from_env = options_from_env(environ)
     found: dict[str, t.Any] = {}
     for name in ARGUMENTS:
-        option = config.BY_NAME[name]
+        option = SOURCE_OPTIONS.get(name) or config.BY_NAME[name]
         if args.get(name) is not None:
             found[name] = config.coerce(option, args[name], "ddi.kea_dns.kea_events argument ")
         elif name in from_env:
@@ -80,6 +94,12 @@ def options(args: t.Mapping[str, t.Any] | None, environ: t.Mapping[str, str] | N
         if value is not None:
             found[name] = str(value)
     config.check_outbox_options(found)
+    if not found["hostname_filter"]:
+        raise InvalidInputError("ddi.kea_dns.kea_events argument hostname_filter", found["hostname_filter"],
+                                "needs at least one glob ('*' selects every hostname)")
+    if found["ack_timeout"] < 5:
+        raise InvalidInputError("ddi.kea_dns.kea_events argument ack_timeout", found["ack_timeout"],
+                                "must be at least 5 seconds (the time a playbook needs to apply an event)")
     return found
 
 
@@ -167,18 +187,73 @@ def _target(side: t.Mapping[str, t.Any], zone: str | None, where: str) -> tuple[
     return name, str(side["ip"])
 
 
+def _reservation_key(row: outbox.OutboxRow) -> t.Any:
+    """What identifies one reservation across its rows: Kea's host_id (kept by INSERT, UPDATE and DELETE)."""
+    record = row.new if isinstance(row.new, dict) else row.old
+    return record.get("host_id") if isinstance(record, dict) and record.get("host_id") is not None else ("row", row.id)
+
+
+def coalesce(items: t.Sequence[tuple[outbox.OutboxRow, dict[str, t.Any]]]) -> list[dict[str, t.Any]]:
+    """The changes of one event: one per reservation, in the order the reservations first changed, each the net
+    change from before the first row to after the last (INSERT then UPDATE: an INSERT of the last values; UPDATE
+    then DELETE: a DELETE of the values before the batch; INSERT then DELETE: nothing), with its rows' ids."""
+    merged: dict[t.Any, dict[str, t.Any] | None] = {}
+    ids: dict[t.Any, list[int]] = {}
+    for row, change in items:
+        key = _reservation_key(row)
+        ids.setdefault(key, []).append(row.id)
+        if key not in merged:
+            merged[key] = dict(change)
+            continue
+        first = merged[key]
+        if first is None:  # inserted and deleted already; Kea gives a new host a new host_id, so nothing follows
+            continue
+        if change["operation"] == "DELETE":
+            if first["operation"] == "INSERT":
+                merged[key] = None
+            else:
+                before = first["old"] if first["operation"] == "UPDATE" else {k: first[k] for k in RESERVATION_KEYS}
+                merged[key] = dict(change, **before, old=None)
+        elif first["operation"] == "INSERT":
+            merged[key] = dict(change, operation="INSERT", old=None)
+        else:
+            merged[key] = dict(change, operation="UPDATE", old=first["old"] if first["operation"] == "UPDATE" else None)
+    changes = []
+    for key, change in merged.items():
+        if change is not None:
+            change.update(outbox_id=ids[key][-1], outbox_ids=ids[key])
+            changes.append(change)
+    return changes
+
+
+def batch_event(items: t.Sequence[tuple[outbox.OutboxRow, dict[str, t.Any]]]) -> dict[str, t.Any]:
+    """The one event of a handed-over batch. With one reservation changed, its change's keys at the top (the event
+    of a lone change is the same as ever); with more, operation BATCH and None for the reservation's keys. Always:
+    ``changes`` (coalesced) and ``outbox_ids`` (every row, also of changes that cancel out), what dns_sync takes."""
+    changes = coalesce(items)
+    ids = [row.id for row, _change in items]
+    if len(changes) == 1:
+        top = {key: value for key, value in changes[0].items() if key != "outbox_ids"}
+    else:
+        top = {"operation": "BATCH", **dict.fromkeys(RESERVATION_KEYS), "old": None, "outbox_id": ids[-1],
+               "changed_at": items[-1][1]["changed_at"]}
+    return {**top, "outbox_id": ids[-1], "changes": changes, "outbox_ids": ids}
+
+
 class Feed:
-    """The blocking half of the source: one working connection that claims and marks rows, one that LISTENs."""
+    """The blocking half of the source: one working connection that claims and leases rows, one that LISTENs (its
+    session is the one the leases name)."""
 
     def __init__(self, settings: t.Mapping[str, t.Any]) -> None:
         self.options = dict(settings)
         self.parser = HostnameParser(self.options["naming_pattern"])
         self.zone = self.options["dns_zone"].lower().rstrip(".") if self.options["dns_zone"] else None
+        self.sync_settings = SyncSettings(zone=self.zone, hostname_filter=tuple(self.options["hostname_filter"]))
         self.schema = self.options["events_schema"]
         self.secrets: set[str] = {self.options[name] for name in SECRET_ARGUMENTS if self.options.get(name)}
         self.work: t.Any = None
         self.listen: t.Any = None
-        self.claimed: list[int] = []
+        self.tag = ""  # the LISTEN session's tag, which this source's leases carry
         self.skipped = 0  # rows skipped since the start
 
     def connect(self) -> None:
@@ -186,42 +261,45 @@ class Feed:
         settings = dataclasses.replace(db_settings(self.options, on_secret=self.secrets.add, vault=vault),
                                        application_name="ddi.kea_dns.kea_events")
         self.listen = outbox.listen(settings, self.options["events_channel"])
+        with self.listen.cursor() as cursor:
+            self.tag = outbox.session_tag(cursor)
         self.work = connect(settings)
         with self.work.cursor() as cursor:
             found = outbox.exists(cursor, self.schema)
+            leases = found and outbox.has_leases(cursor, self.schema)
         self.work.rollback()
         if not found:
             raise NotFoundError(f"{settings.where()} has no {self.schema}.outbox table; install it with the "
                                 "ddi.kea_dns.kea_db_events role (or set events_schema)")
+        if not leases:
+            raise NotFoundError(f"the outbox {self.schema}.outbox on {settings.where()} is of an earlier release (no "
+                                "delivered_until column); run the ddi.kea_dns.kea_db_events role again (pending rows are kept)")
 
-    def take(self) -> tuple[list[dict[str, t.Any]], dict[int, str]]:
-        """Claim up to batch_size pending rows (the transaction stays open until finish()): the events of the rows,
-        oldest first, and the reasons of the rows that cannot be events."""
+    def take(self) -> tuple[dict[str, t.Any] | None, dict[int, str], bool]:
+        """Hand over one batch: the event of up to batch_size rows (None when there is none), the rows skipped with
+        their reason, and whether rows this source handed over earlier are still waiting for their acknowledgment
+        (then nothing is taken). The rows' leases are committed before the event is returned."""
         with self.work.cursor() as cursor:
-            rows = outbox.claim(cursor, self.schema, self.options["batch_size"])
-        if not rows:
-            self.work.rollback()
-        events: list[dict[str, t.Any]] = []
-        skipped: dict[int, str] = {}
-        for row in rows:
-            reason = row.malformed()
-            if reason is None:
-                try:
-                    events.append(event(row, self.parser, self.zone))
-                except KeaDnsError as exc:
-                    reason = str(exc)
-            if reason is not None:
-                skipped[row.id] = reason
-        self.claimed = [row.id for row in rows if row.id not in skipped]
-        self.skipped += len(skipped)
-        return events, skipped
-
-    def finish(self, skipped: t.Mapping[int, str]) -> None:
-        """Mark the claimed rows done (their events are on the queue) and the skipped ones skipped; commit."""
-        with self.work.cursor() as cursor:
-            outbox.finish(cursor, self.schema, self.claimed, skipped)
+            if outbox.in_flight(cursor, self.schema, self.tag):
+                self.work.rollback()
+                return None, {}, True
+            rows = outbox.deliverable(cursor, self.schema, self.options["batch_size"])
+            if not rows:
+                self.work.rollback()
+                return None, {}, False
+            skipped = batch.check_rows(rows, self.sync_settings)
+            items = []
+            for row in rows:
+                if row.id not in skipped:
+                    try:
+                        items.append((row, event(row, self.parser, self.zone)))
+                    except KeaDnsError as exc:
+                        skipped[row.id] = str(exc)
+            outbox.finish(cursor, self.schema, [], skipped)
+            outbox.lease(cursor, self.schema, [row.id for row, _change in items], self.tag, self.options["ack_timeout"])
         self.work.commit()
-        self.claimed = []
+        self.skipped += len(skipped)
+        return (batch_event(items) if items else None), skipped, False
 
     def consume_notifications(self) -> int:
         """Read what the LISTEN connection received (raises when the connection is gone); returns how many."""

@@ -106,6 +106,71 @@ def claim(cursor: t.Any, schema: str, limit: int, after_id: int = 0) -> list[Out
     return [OutboxRow(*row) for row in cursor.fetchall()]
 
 
+# -- acknowledged delivery (the EDA source hands rows over, the task that applied them finishes them) ---------------
+# A source tags its leases with its session: pid and start time of its LISTEN connection's backend. A lease whose
+# session is gone (the source stopped, was killed, or PostgreSQL restarted) is over at once, whatever its time.
+SESSION_TAG = "pg_backend_pid()::text || '/' || (SELECT extract(epoch FROM backend_start)::text FROM pg_stat_activity WHERE pid = pg_backend_pid())"
+_LEASE_OVER = ("(delivered_until IS NULL OR delivered_until <= clock_timestamp() OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a "
+               "WHERE a.pid::text || '/' || extract(epoch FROM a.backend_start)::text = delivered_to))")
+
+
+def session_tag(cursor: t.Any) -> str:
+    """The tag of the session of ``cursor``, as its leases carry it."""
+    cursor.execute(f"SELECT {SESSION_TAG}")
+    return str(cursor.fetchone()[0])
+
+
+def has_leases(cursor: t.Any, schema: str) -> bool:
+    """Whether the outbox has the columns of acknowledged delivery (kea_db_events of this release or later)."""
+    cursor.execute("SELECT count(*) FROM information_schema.columns WHERE table_schema = %s AND table_name = 'outbox' "
+                   "AND column_name IN ('delivered_until', 'delivered_to')", (_table(schema).split(".", maxsplit=1)[0],))
+    return cursor.fetchone()[0] == 2
+
+
+def in_flight(cursor: t.Any, schema: str, tag: str) -> int:
+    """How many rows handed over by the session ``tag`` are neither finished nor past their lease."""
+    cursor.execute(f"SELECT count(*) FROM {_table(schema)} WHERE status = 'pending' AND delivered_to = %s "  # noqa: S608
+                   "AND delivered_until > clock_timestamp()", (tag,))
+    return int(cursor.fetchone()[0])
+
+
+def deliverable(cursor: t.Any, schema: str, limit: int) -> list[OutboxRow]:
+    """Up to ``limit`` pending rows that are not handed over (or whose lease is over), oldest first, locked."""
+    cursor.execute(f"SELECT id, operation, old_row, new_row, created_at, attempts FROM {_table(schema)} "  # noqa: S608
+                   f"WHERE status = 'pending' AND {_LEASE_OVER} ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED", (limit,))
+    return [OutboxRow(*row) for row in cursor.fetchall()]
+
+
+def lease(cursor: t.Any, schema: str, ids: t.Sequence[int], tag: str, seconds: float) -> None:
+    """Hand rows over to the session ``tag`` for ``seconds``: until then no source delivers them again."""
+    if ids:
+        cursor.execute(f"UPDATE {_table(schema)} SET delivered_to = %s, "  # noqa: S608
+                       "delivered_until = clock_timestamp() + %s * interval '1 second' WHERE id = ANY(%s)", (tag, seconds, list(ids)))
+
+
+def claim_ids(cursor: t.Any, schema: str, ids: t.Sequence[int]) -> list[OutboxRow]:
+    """The pending rows among ``ids``, locked for this transaction (waiting for a consumer that holds them), oldest first."""
+    cursor.execute(f"SELECT id, operation, old_row, new_row, created_at, attempts FROM {_table(schema)} "  # noqa: S608
+                   "WHERE id = ANY(%s) AND status = 'pending' ORDER BY id FOR UPDATE", (list(ids),))
+    return [OutboxRow(*row) for row in cursor.fetchall()]
+
+
+def release(cursor: t.Any, schema: str, ids: t.Sequence[int], reason: str, max_delay: float) -> None:
+    """The rows could not be applied now: count the attempt, keep the reason, deliver them again after a wait that
+    doubles with each attempt (1 s, 2 s, 4 s ... ``max_delay``)."""
+    if ids:
+        cursor.execute(f"UPDATE {_table(schema)} SET attempts = attempts + 1, last_error = %s, "  # noqa: S608
+                       "delivered_until = clock_timestamp() + least(power(2, least(attempts, 20)), %s) * interval '1 second' "
+                       "WHERE id = ANY(%s) AND status = 'pending'", (reason[:1000], max_delay, list(ids)))
+
+
+def notify(cursor: t.Any, channel: str, payload: str) -> None:
+    """A NOTIFY on ``channel``, sent when the transaction commits (it wakes the consumers)."""
+    if not IDENTIFIER_RE.fullmatch(channel):
+        raise ValueError(f"not an SQL identifier: {channel!r}")
+    cursor.execute("SELECT pg_notify(%s, %s)", (channel, payload))
+
+
 def finish(cursor: t.Any, schema: str, done: t.Sequence[int], skipped: t.Mapping[int, str]) -> None:
     """Mark rows done, or skipped with their reason, in the claiming transaction."""
     if done:

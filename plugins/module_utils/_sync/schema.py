@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import InvalidInputError
 
-VERSION = 1
+VERSION = 2  # 2: delivered_until, delivered_to (acknowledged delivery of the EDA source)
 IDENTIFIER_RE = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 TRIGGERS = ("kea_dns_hosts_insert", "kea_dns_hosts_update", "kea_dns_hosts_delete")
 
@@ -70,6 +70,11 @@ def definition(settings: EventsSettings) -> list[str]:
             attempts integer NOT NULL DEFAULT 0,
             last_error text,
             processed_at timestamptz)""",
+        # Acknowledged delivery (the EDA source): a row handed over in an event stays pending, leased to the source's
+        # session until delivered_until, and is finished only by the task that applied it (module dns_sync).
+        # Added by ALTER so that an outbox of an earlier release keeps its pending rows.
+        f"ALTER TABLE {s}.outbox ADD COLUMN IF NOT EXISTS delivered_until timestamptz",
+        f"ALTER TABLE {s}.outbox ADD COLUMN IF NOT EXISTS delivered_to text",
         f"CREATE INDEX IF NOT EXISTS outbox_pending ON {s}.outbox (id) WHERE status = 'pending'",
         f"""CREATE OR REPLACE FUNCTION {s}.hosts_changed() RETURNS trigger
             LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$

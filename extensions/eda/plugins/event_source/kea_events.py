@@ -9,7 +9,6 @@ A thin asyncio loop around ``plugins/module_utils/_sync/events.py`` (``Feed``), 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import sys
@@ -19,17 +18,27 @@ DOCUMENTATION = r"""
 ---
 short_description: Changes of Kea DHCPv4 reservations, from the outbox the ddi.kea_dns.kea_db_events role installs.
 description:
-  - LISTENs on the channel and claims the pending outbox rows (FOR UPDATE SKIP LOCKED), puts one event per row on the
-    queue, oldest first, then marks the rows done in the claiming transaction.
+  - LISTENs on the channel, claims the pending outbox rows no source holds (FOR UPDATE SKIP LOCKED) and puts ONE event
+    on the queue for up to O(batch_size) of them, oldest first. A lone change goes out at once; a backlog goes out in
+    few, large events.
+  - Acknowledged delivery. The rows of an event stay pending, leased to this source for O(ack_timeout) seconds; the
+    task that applies them (module P(ddi.kea_dns.dns_sync#module), the playbook C(ddi.kea_dns.dns_event)) marks them
+    done. Until then no other event is handed over. Rows not acknowledged are delivered again, when the lease runs
+    out, at once when this source stops or loses its database session, or after the wait that dns_sync sets when the
+    DNS backend fails. Nothing taken by ansible-rulebook is lost when it stops (at least once, end to end).
   - On start and after every reconnect it first hands over what is pending, so changes committed while it was stopped
     or disconnected are not lost. A lost connection is retried with a growing wait (up to O(retry_max_interval)).
-    If the rows cannot be marked, they are handed over again (at least once, in order).
-  - A row that cannot be an event is marked skipped with its reason in the outbox and logged; the rows behind it go on.
+  - A row that can never be applied (not what the triggers write, or a hostname selected by O(hostname_filter) that
+    is no DNS name) is marked skipped with its reason in the outbox and logged with its id, never retried; the rows
+    behind it go on.
   - Every event has the keys operation, hostname, ip, mac, identifier, identifier_type, subnet_id, site, cabinet,
-    rack_unit, bmc_type, fqdn, old, outbox_id and changed_at (see docs/eda.md). C(old) holds the previous values of
-    an UPDATE. For a DELETE the other keys describe the reservation that was deleted.
+    rack_unit, bmc_type, fqdn, old, outbox_id, changed_at, changes and outbox_ids (see docs/eda.md). C(changes)
+    holds one change per reservation (the rows of one reservation coalesced, the last state wins), each with the keys
+    of a change; when only one reservation changed, its keys are also at the top, otherwise C(operation) is
+    C(BATCH). C(outbox_ids) lists every row of the event, what dns_sync acknowledges.
   - One consumer kind per outbox. Run either the listener daemon or this source against a database; two sources
-    on one outbox share the rows between them (each row goes to one of them).
+    on one outbox share the rows between them (each batch goes to one of them). Sources of one outbox log in as
+    the same role, so that each sees the others' sessions.
   - Arguments left out are read from the environment variables the modules read (KEA_DB_HOST, KEA_DB_PASSWORD,
     VAULT_ADDR, VAULT_TOKEN, ...), then take the listener daemon's defaults.
 options:
@@ -54,7 +63,19 @@ options:
   vault_ca_cert: {description: CA bundle for Vault (VAULT_CACERT)., type: str}
   events_schema: {description: Schema of the outbox., type: str, default: kea_dns}
   events_channel: {description: NOTIFY channel., type: str, default: kea_lease_events}
-  batch_size: {description: Outbox rows claimed per transaction., type: int, default: 200}
+  batch_size:
+    description: Outbox rows per event at most (a larger default than the daemon's, since an event costs a playbook run).
+    type: int
+    default: 500
+  ack_timeout:
+    description: Seconds the rows of an event stay handed over without an acknowledgment before they are delivered again (at least 5).
+    type: float
+    default: 300
+  hostname_filter:
+    description: Globs of the hostnames (first label) that get records, as the daemon's option; used here to check rows.
+    type: list
+    elements: str
+    default: ['*-ilo', '*-idrac', '*-bmc']
   poll_interval: {description: Seconds between reads of the outbox when no notification comes (a safety net)., type: float, default: 10}
   retry_max_interval: {description: Longest wait between reconnects., type: float, default: 30}
   naming_pattern: {description: Hostname regex with the groups site and cabinet (default the collection's)., type: str}
@@ -94,6 +115,7 @@ def _import_core() -> t.Any:
 
 events = _import_core()
 logger = logging.getLogger("ddi.kea_dns.kea_events")
+ACK_POLL_INTERVAL = 1.0  # seconds between checks of a lease while an event waits for its acknowledgment
 
 
 class _Blocking:
@@ -118,27 +140,29 @@ async def _wait(feed: t.Any, call: _Blocking, seconds: float) -> None:
     ready = asyncio.Event()
     descriptor = feed.listen.fileno()
     loop.add_reader(descriptor, ready.set)
+    waiter = asyncio.ensure_future(ready.wait())
     try:
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(ready.wait(), seconds)
+        # asyncio.wait, not wait_for: Python 3.11's wait_for drops a cancellation that comes as the notification
+        # does, and the source would then never stop (ansible-rulebook waits for it on SIGTERM).
+        await asyncio.wait([waiter], timeout=seconds)
     finally:
+        waiter.cancel()
         loop.remove_reader(descriptor)
     await call(feed.consume_notifications)
 
 
-async def _hand_over(feed: t.Any, call: _Blocking, queue: t.Any) -> int:
-    """Put every pending row's event on the queue, one batch (one transaction) at a time; returns how many."""
-    handed = 0
-    while True:
-        batch, skipped = await call(feed.take)
-        if not batch and not skipped:
-            return handed
-        for row_id, reason in sorted(skipped.items()):
-            logger.warning("kea_events: outbox row %d skipped (%d so far): %s", row_id, feed.skipped, reason)
-        for event in batch:
-            await queue.put(event)
-        await call(feed.finish, skipped)
-        handed += len(batch)
+async def _hand_over(feed: t.Any, call: _Blocking, queue: t.Any) -> str:
+    """Hand over one batch: put its event on the queue. Returns "taken" (rows were taken: ask again at once),
+    "waiting" (the last event is not acknowledged yet) or "idle" (nothing pending)."""
+    event, skipped, waiting = await call(feed.take)
+    for row_id, reason in sorted(skipped.items()):
+        logger.warning("kea_events: outbox row %d skipped (%d so far): %s", row_id, feed.skipped, reason)
+    if event is not None:
+        await queue.put(event)
+        logger.debug("kea_events: handed over outbox rows %s", event["outbox_ids"])
+    if event is not None or skipped:
+        return "taken"
+    return "waiting" if waiting else "idle"
 
 
 async def main(queue: t.Any, args: dict[str, t.Any]) -> None:
@@ -155,8 +179,11 @@ async def main(queue: t.Any, args: dict[str, t.Any]) -> None:
                 logger.info("kea_events: listening on %s, outbox %s.outbox", feed.options["events_channel"], feed.schema)
                 backoff.reset()
                 while True:
-                    await _hand_over(feed, call, queue)
-                    await _wait(feed, call, feed.options["poll_interval"])
+                    state = await _hand_over(feed, call, queue)
+                    if state == "waiting":  # the acknowledgment NOTIFYs; a lease running out does not
+                        await _wait(feed, call, min(ACK_POLL_INTERVAL, feed.options["poll_interval"]))
+                    elif state == "idle":
+                        await _wait(feed, call, feed.options["poll_interval"])
             except retried as exc:
                 delay = backoff.next()
                 logger.warning("kea_events: database unreachable or connection lost (%s); reconnecting in %.0f s",

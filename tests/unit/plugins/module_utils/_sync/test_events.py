@@ -25,7 +25,7 @@ def make(operation, old=None, new=None, row_id=42):
 
 def test_insert_event_has_every_key_and_the_inventory_values():
     found = make("INSERT", new=record())
-    assert tuple(found) == events.EVENT_KEYS
+    assert tuple(found) == events.CHANGE_KEYS
     assert found == {
         "operation": "INSERT", "hostname": "us3-cab10-ru20-idrac", "ip": "10.99.0.50", "mac": "aa:bb:cc:dd:ee:ff",
         "identifier": None, "identifier_type": "hw-address", "subnet_id": 1, "site": "us3", "cabinet": "cab10",
@@ -82,6 +82,59 @@ def test_bad_arguments_are_named(args, expected):
     with pytest.raises(InvalidInputError) as caught:
         events.options(args, environ={})
     assert expected in str(caught.value)
+
+
+def test_source_options_have_their_own_defaults_and_checks():
+    found = events.options({}, environ={})
+    assert (found["batch_size"], found["ack_timeout"], found["hostname_filter"]) == (500, 300.0, ["*-ilo", "*-idrac", "*-bmc"])
+    assert events.options({"hostname_filter": "*-ilo, web*", "ack_timeout": "60"}, environ={})["hostname_filter"] == ["*-ilo", "web*"]
+    with pytest.raises(InvalidInputError, match="ack_timeout: invalid value 1.0: must be at least 5 seconds"):
+        events.options({"ack_timeout": 1}, environ={})
+    with pytest.raises(InvalidInputError, match="hostname_filter: invalid value \\[\\]: needs at least one glob"):
+        events.options({"hostname_filter": []}, environ={})
+
+
+# -- a batch of rows -> one event --------------------------------------------------------------------------------
+def item(row_id, operation, old=None, new=None):
+    row = OutboxRow(row_id, operation, old, new, WHEN)
+    return row, events.event(row, HostnameParser(), "site.test")
+
+
+def other(hostname="us3-cab12-ru01-bmc", ip=0x0A630040):
+    return {**record(hostname=hostname, ip=ip), "host_id": 8}
+
+
+def test_a_lone_change_is_an_event_of_its_own_with_its_keys_at_the_top():
+    found = events.batch_event([item(42, "INSERT", new=record())])
+    assert tuple(found) == events.EVENT_KEYS
+    assert (found["operation"], found["hostname"], found["outbox_id"], found["outbox_ids"]) == ("INSERT", "us3-cab10-ru20-idrac", 42, [42])
+    assert [(c["operation"], c["outbox_ids"]) for c in found["changes"]] == [("INSERT", [42])]
+
+
+def test_a_batch_coalesces_each_reservation_and_keeps_the_order_and_every_id():
+    moved = record(hostname="us3-cab11-ru02-ilo", ip=0x0A630033)
+    found = events.batch_event([
+        item(1, "INSERT", new=record()),                       # host 7: inserted, then moved: an INSERT of the last values
+        item(2, "UPDATE", old=other(), new=other(ip=0x0A630041)),  # host 8: updated twice: old of the first, new of the last
+        item(3, "UPDATE", old=record(), new=moved),
+        item(4, "UPDATE", old=other(ip=0x0A630041), new=other(ip=0x0A630042)),
+    ])
+    assert (found["operation"], found["hostname"], found["outbox_ids"]) == ("BATCH", None, [1, 2, 3, 4])
+    first, second = found["changes"]
+    assert (first["operation"], first["hostname"], first["ip"], first["old"], first["outbox_ids"]) == (
+        "INSERT", "us3-cab11-ru02-ilo", "10.99.0.51", None, [1, 3])
+    assert (second["operation"], second["ip"], second["old"]["ip"], second["outbox_ids"]) == ("UPDATE", "10.99.0.66", "10.99.0.64", [2, 4])
+
+
+def test_inserted_then_deleted_is_no_change_and_updated_then_deleted_deletes_what_was_before():
+    moved = other(hostname="us3-cab12-ru09-bmc")
+    found = events.batch_event([
+        item(1, "INSERT", new=record()), item(2, "DELETE", old=record()),
+        item(3, "UPDATE", old=other(), new=moved), item(4, "DELETE", old=moved),
+    ])
+    assert found["outbox_ids"] == [1, 2, 3, 4]
+    assert [(c["operation"], c["hostname"], c["outbox_ids"]) for c in found["changes"]] == [("DELETE", "us3-cab12-ru01-bmc", [3, 4])]
+    assert found["operation"] == "DELETE" and found["hostname"] == "us3-cab12-ru01-bmc"
 
 
 def test_failure_text_hides_secrets():
