@@ -62,6 +62,12 @@ def test_check_mode_then_apply_then_again_changes_nothing_and_follows_later_chan
     assert run.results[0]["acknowledged"] == later, run.output[-3000:]
     assert state(target, "cab40") == {f"us3-cab40-ru02-bmc.{ZONE}": ["10.99.40.12"], f"12.40.{REVERSE}": [f"us3-cab40-ru02-bmc.{ZONE}"]}
 
+    # The last one deleted: its A and PTR go (and the session's servers are left as this test found them).
+    kea_write(pg, [(REMOVE, ("us3-cab40-ru02-bmc",))])
+    run = run_tasks([sync_task(pg, target, pending_ids(pg))], env=env)
+    assert run.results[0]["summary"]["deleted"] == 2, run.output[-3000:]
+    assert state(target, "cab40") == {}
+
 
 @pytest.mark.parametrize(("extra", "message"), [
     ({"outbox_ids": [0]}, "outbox_ids[0]: invalid value 0: expected a positive outbox id"),
