@@ -35,6 +35,20 @@ options:
       - With O(state=restore), the archive to restore. It is unpacked into a scratch directory and every member is
         checked against the manifest (sha256 and size) before anything in place is touched; a corrupt, truncated or
         altered archive fails the task and nothing is changed.
+      - The gzip stream is read to its end, so a damaged trailer (CRC or length) is refused as C(gzip -t) refuses it.
       - Required with O(state=restore).
     type: path
+  archive_format:
+    description:
+      - With O(state=restore), what O(archive) must be.
+      - V(manifest) (the default) accepts only archives of this collection, with a C(manifest.json) first.
+      - V(plain) also accepts a plain C(.tar.gz) without a manifest, such as the archives of seed 003's
+        C(backup-knot-zones.ts) and C(backup-kea-leases.sh). Without sha256 sums, only what a plain archive allows
+        is verified before anything is touched. The gzip stream must be intact to its trailer. Members must be
+        regular files or directories inside the archive, with no links. Each file must be what the module
+        restores: zone files that parse, or Kea lease files with a lease file header and complete rows. An archive
+        that has a manifest is still verified against it.
+    type: str
+    default: manifest
+    choices: [manifest, plain]
 """

@@ -56,15 +56,19 @@ def backup_name(name: str | None) -> str:
     return check_name(name or socket.gethostname().split(".")[0])
 
 
-def backup_dir(directory: str | None, check_mode: bool) -> str:
-    """The directory of the archives, created (mode 0700) when missing, except in check mode."""
+def backup_dir(directory: str | None, check_mode: bool, group: int | None = None) -> str:
+    """The directory of the archives, created when missing (except in check mode): mode 0700, or 0750 with ``group``
+    (the group of a server that writes into it as another user: knotd as ``knot``)."""
     if not directory:
         raise InvalidInputError("backup_dir", directory, "a backup needs the directory of the archives")
     if not os.path.isdir(directory):
         if os.path.exists(directory):
             raise InvalidInputError("backup_dir", directory, "exists and is not a directory")
         if not check_mode:
-            os.makedirs(directory, mode=0o700)
+            os.makedirs(directory, mode=0o700 if group is None else 0o750)
+            if group is not None:
+                os.chown(directory, -1, group)
+                os.chmod(directory, 0o750)  # not narrowed by the umask
     return directory
 
 
@@ -114,50 +118,95 @@ def copy(source: str, path: str) -> None:
         shutil.copyfile(source, partial)
 
 
-def unpack(path: str, dest: str, kind: str | None = None) -> dict:
+def unpack(path: str, dest: str, kind: str | None = None, plain: bool = False) -> dict:
     """Extract ``path`` into the empty directory ``dest`` and verify it against its manifest; returns the manifest.
 
-    Refused (ArchiveError): a missing, corrupt or truncated file, no manifest, another ``kind`` than expected, a member
-    that is not a regular file or would land outside ``dest``, a member missing, unlisted, of another size or sha256.
+    Refused (ArchiveError): a missing, corrupt or truncated file (the gzip stream is read to its trailer, so a bad CRC
+    or length is refused as ``gzip -t`` refuses it), no manifest, another ``kind`` than expected, a member that is
+    not a regular file or would land outside ``dest``, a member missing, unlisted, of another size or sha256.
+
+    ``plain``: an archive without a manifest (seed 003's) is accepted too; its members are checked for what a plain
+    archive allows (regular files and directories inside ``dest``, intact gzip) and the manifest returned is made
+    from them, with ``format: "plain"`` and no ``kind``: the caller checks the contents.
     """
     if not os.path.isfile(path):
         raise ArchiveError(path, "no such file")
     try:
         with tarfile.open(path, "r:gz") as tar:
             first = tar.next()
-            if first is None or first.name != MANIFEST:
-                raise ArchiveError(path, f"the first member is not {MANIFEST}; this is not an archive of this collection")
-            manifest = _manifest(path, tar.extractfile(first).read())  # type: ignore[union-attr]
-            if kind is not None and manifest.get("kind") != kind:
-                raise ArchiveError(path, f"it holds a {manifest.get('kind')!r} backup, not a {kind!r} backup")
-            expected = {item["path"]: item for item in manifest["files"]}
-            seen = set()
-            for member in tar:
-                if member.offset == first.offset:
-                    continue  # the manifest, read above
-                name = os.path.normpath(member.name)
-                if not member.isfile() or name.startswith(("/", "..")) or name not in expected or name in seen:
-                    raise ArchiveError(path, f"member {member.name!r} is not listed in the manifest or is no regular file")
-                target = os.path.join(dest, name)
-                os.makedirs(os.path.dirname(target), exist_ok=True)
-                digest, size = hashlib.sha256(), 0
-                read = functools.partial(tar.extractfile(member).read, CHUNK)  # type: ignore[union-attr]
-                with open(target, "wb") as out:
-                    for chunk in iter(read, b""):
-                        digest.update(chunk)
-                        size += len(chunk)
-                        out.write(chunk)
-                item = expected[name]
-                if digest.hexdigest() != item["sha256"] or size != item["size"]:
-                    raise ArchiveError(path, f"checksum mismatch for {name}: the manifest says sha256 {item['sha256']} "
-                                             f"({item['size']} bytes), the archive holds {digest.hexdigest()} ({size} bytes)")
-                seen.add(name)
+            if first is None:
+                raise ArchiveError(path, "it holds no members")
+            if first.name != MANIFEST:
+                if not plain:
+                    raise ArchiveError(path, f"the first member is not {MANIFEST}; this is not an archive of this collection "
+                                             "(an archive of seed 003's scripts is restored with archive_format=plain)")
+                manifest = _unpack_plain(path, tar, first, dest)
+            else:
+                manifest = _unpack_listed(path, tar, first, dest, kind)
+            _read_to_end(tar)
     except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
         raise ArchiveError(path, f"corrupt or truncated ({exc})") from None
+    return manifest
+
+
+def _unpack_listed(path: str, tar: tarfile.TarFile, first: tarfile.TarInfo, dest: str, kind: str | None) -> dict:
+    manifest = _manifest(path, tar.extractfile(first).read())  # type: ignore[union-attr]
+    if kind is not None and manifest.get("kind") != kind:
+        raise ArchiveError(path, f"it holds a {manifest.get('kind')!r} backup, not a {kind!r} backup")
+    expected = {item["path"]: item for item in manifest["files"]}
+    seen = set()
+    for member in tar:
+        if member.offset == first.offset:
+            continue  # the manifest, read above
+        name = os.path.normpath(member.name)
+        if not member.isfile() or name.startswith(("/", "..")) or name not in expected or name in seen:
+            raise ArchiveError(path, f"member {member.name!r} is not listed in the manifest or is no regular file")
+        digest, size = _extract(tar, member, os.path.join(dest, name))
+        item = expected[name]
+        if digest != item["sha256"] or size != item["size"]:
+            raise ArchiveError(path, f"checksum mismatch for {name}: the manifest says sha256 {item['sha256']} "
+                                     f"({item['size']} bytes), the archive holds {digest} ({size} bytes)")
+        seen.add(name)
     missing = sorted(set(expected) - seen)
     if missing:
         raise ArchiveError(path, f"members listed in the manifest are missing: {', '.join(missing[:5])}")
     return manifest
+
+
+def _unpack_plain(path: str, tar: tarfile.TarFile, first: tarfile.TarInfo, dest: str) -> dict:
+    files = []
+    for member in [first, *tar]:
+        name = os.path.normpath(member.name)
+        if name.startswith(("/", "..")) or not (member.isfile() or member.isdir()):
+            raise ArchiveError(path, f"member {member.name!r} is no regular file or directory inside the archive")
+        if member.isdir() or name == ".":
+            continue
+        if any(item["path"] == name for item in files):
+            raise ArchiveError(path, f"member {name!r} is in the archive twice")
+        digest, size = _extract(tar, member, os.path.join(dest, name))
+        files.append({"path": name, "size": size, "sha256": digest})
+    if not files:
+        raise ArchiveError(path, "it holds no files")
+    return {"format": "plain", "kind": None, "files": sorted(files, key=lambda item: item["path"])}
+
+
+def _extract(tar: tarfile.TarFile, member: tarfile.TarInfo, target: str) -> tuple[str, int]:
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    digest, size = hashlib.sha256(), 0
+    read = functools.partial(tar.extractfile(member).read, CHUNK)  # type: ignore[union-attr]
+    with open(target, "wb") as out:
+        for chunk in iter(read, b""):
+            digest.update(chunk)
+            size += len(chunk)
+            out.write(chunk)
+    return digest.hexdigest(), size
+
+
+def _read_to_end(tar: tarfile.TarFile) -> None:
+    """Read the gzip stream past the tar's end to its trailer: only there are its CRC and length checked."""
+    stream = tar.fileobj
+    while stream.read(CHUNK):  # type: ignore[union-attr]
+        pass
 
 
 def _manifest(path: str, data: bytes) -> dict:

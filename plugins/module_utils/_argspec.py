@@ -63,6 +63,7 @@ def archive_argspec() -> dict:
         "name": {"type": "str"},
         "keep": {"type": "int", "default": 0},
         "archive": {"type": "path"},
+        "archive_format": {"type": "str", "default": "manifest", "choices": ["manifest", "plain"]},
     }
 
 

@@ -24,9 +24,19 @@ description:
     inside O(backup_dir), so the Knot server must run on the host the task runs on.
   - O(archive) can be a C(knot-zones-*.tar.gz) or a C(zones.tar.gz) this module wrote.
   - With O(state=restore), verifies O(archive) against its manifest before anything is touched, compares each zone of
-    the archive (or only O(zone)) with the server record by record, and restores with Knot's zone-restore only the
+    the archive (or only O(zones)) with the server record by record, and restores with Knot's zone-restore only the
     zones that differ. It then checks that each restored zone holds exactly the archive's records. O(static_records)
-    (and O(records)) given in the same task are merged on top after the restore, in one transaction.
+    (and O(records)) of O(zone) given in the same task are merged on top, so every damaged zone is restored and the
+    static records end up on top of the restored zone. A zone that has no contents, for example after
+    C(knotc zone-purge), is loaded by a server reload; Knot 3.2 loads it no other way.
+  - Each restored zone ends on an SOA serial above both the archive's serial and the serial the server served before
+    the restore (RFC 1982 arithmetic). The serial is set in the same transaction as the static records, and a NOTIFY
+    goes to the remotes of the zone's C(notify) setting, so a secondary that transferred the damaged zone transfers the
+    restored one.
+  - Every check that can fail runs before the first step that changes the server. These are the archive (manifest,
+    sha256, gzip trailer), the zones, the static records, and whether knotd's user can use the scratch directory. A
+    failure after that point fails the task and names the steps already done, for example
+    C(purged the journal of site.test; zone-restore of site.test).
   - Check mode reports what would change, and diff shows the records before and after. A re-run with the same input
     reports no change.
 author:
@@ -41,8 +51,17 @@ options:
     description:
       - The zone, for example V(site.test).
       - Required with O(state=present) and with O(records) or O(static_records).
-      - With O(state=backup) or O(state=restore), left out means every zone (of the server, or of the archive).
+      - With O(state=backup), the one zone to back up; left out means every zone of the server.
+      - With O(state=restore), the zone of O(records) and O(static_records). Given without them, it narrows the
+        restore to that zone, as O(zones=[zone]). Static records do not narrow the restore: every zone of the
+        archive that differs is restored.
     type: str
+  zones:
+    description:
+      - With O(state=restore), only these zones of the archive are compared and restored. Left out: every zone of
+        the archive.
+    type: list
+    elements: str
   state:
     description:
       - V(present) manages O(records) and O(static_records).
@@ -84,10 +103,10 @@ options:
     default: 60
 notes:
   - The task runs on the Knot host (or in its pod, see C(playbooks/backup.yml)), as root or as the user knotd runs as.
-    When it runs as root, the scratch directories are handed to the owner of the control socket so that knotd can
-    write and read them.
-  - A restore sets the zone back to the archive's SOA serial. Secondaries only transfer a zone whose serial grows, so
-    make a change (any O(static_records) merge does) or raise the serial after a restore when secondaries serve the zone.
+    knotd's user is the owner of the control socket (C(knot) with Debian's package). When the task runs as root, the
+    scratch directories are given to that user. A O(backup_dir) the module creates gets mode C(0750) and that user's
+    group. A directory knotd cannot enter (for example one with mode C(0700), owned by root) is refused before
+    anything is done, and the message names the fix.
   - The SOA serial is not compared when deciding whether a zone differs from the archive; Knot raises it with every change.
   - Record types of O(records) and O(static_records) are A, AAAA, PTR, CNAME and TXT. Backup and restore cover every type.
 requirements:
@@ -121,13 +140,19 @@ EXAMPLES = r"""
     name: unified-dns-dhcp
     keep: 7
 
-- name: Restore site.test from the zone-files archive, then merge the static records on top
+- name: Restore every zone that differs from the zone-files archive, then merge the static records of site.test on top
   ddi.kea_dns.knot_zone:
     state: restore
     archive: /var/backups/knot/zones.tar.gz
     zone: site.test
     static_records:
       - {name: ns1, value: 10.99.0.2}
+
+- name: Import an archive of seed 003's backup-knot-zones.ts (a plain tar without manifest)
+  ddi.kea_dns.knot_zone:
+    state: restore
+    archive: /var/backups/knot/zones.tar.gz
+    archive_format: plain
 """
 
 RETURN = r"""
@@ -170,6 +195,11 @@ restored:
   type: list
   elements: str
   sample: [site.test]
+serials:
+  description: The SOA serial each restored zone ends on (or would, in check mode), above the archive's and the one served before.
+  returned: state=restore
+  type: dict
+  sample: {site.test: 104}
 manifest:
   description: The archive's manifest (kind, name, created, zones with their record counts, parts, files with sha256).
   returned: state=restore, and state=backup outside check mode
@@ -186,6 +216,7 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._module import run
 def main() -> None:
     argument_spec = {
         "zone": {"type": "str"},
+        "zones": {"type": "list", "elements": "str"},
         "state": {"type": "str", "default": "present", "choices": ["present", "backup", "restore"]},
         # Items are validated by the core (plugins/module_utils/_dns/plan.py), field by field with their index.
         "records": {"type": "list", "elements": "dict"},

@@ -11,6 +11,7 @@ import base64
 import contextlib
 import os
 import secrets
+import shutil
 import subprocess
 
 import dns.exception
@@ -127,9 +128,12 @@ class Bind(ServerProcess):
     key_name = "tsig1"
     harness_key_name = "harness-xfr"  # the harness's own key for transfer() when tsig1 may not transfer
 
-    def __init__(self, allow_transfer: bool = True) -> None:
-        """``allow_transfer=False``: the key of env() (tsig1) may update but not transfer (AXFR refused)."""
+    def __init__(self, allow_transfer: bool = True, primary: Knot | None = None) -> None:
+        """``allow_transfer=False``: the key of env() (tsig1) may update but not transfer (AXFR refused).
+        ``primary``: a secondary of that Knot (its zones transferred with its key, refreshed on its NOTIFY); create it
+        before the Knot (``Knot(notify_port=bind.port)``) and start it after."""
         super().__init__("kea-dns-bind-")
+        self.primary = primary
         self.port = free_port()
         self.control_port = free_port()
         self.key_secret = base64.b64encode(secrets.token_bytes(32)).decode()
@@ -146,14 +150,23 @@ class Bind(ServerProcess):
                 handle.write("$TTL 300\n@ IN SOA ns1.site.test. hostmaster.site.test. 1 3600 600 86400 300\n@ IN NS ns1.site.test.\n")
                 if zone == "site.test":
                     handle.write("ns1 IN A 127.0.0.1\n")
+            if self.primary is not None:
+                zones.append(f'zone "{zone}" {{ type secondary; file "{self.base}/{zone}.sec"; {transfer} '
+                             f'primaries {{ 127.0.0.1 port {self.primary.port} key "{self.primary.key_name}"; }}; }};')
+                continue
             zones.append(f'zone "{zone}" {{ type primary; file "{self.base}/{zone}.zone"; allow-update {{ key "{self.key_name}"; }}; {transfer} }};')
+        primary_key = ""
+        if self.primary is not None and self.primary.key_name != self.key_name:
+            primary_key = f'key "{self.primary.key_name}" {{ algorithm hmac-sha256; secret "{self.primary.key_secret}"; }};\n'
+        elif self.primary is not None:
+            self.key_secret = self.primary.key_secret  # one key named tsig1 on both
         config = f"""options {{ directory "{self.base}"; pid-file "{self.base}/named.pid"; session-keyfile "{self.base}/session.key";
   managed-keys-directory "{self.base}"; listen-on port {self.port} {{ 127.0.0.1; }}; listen-on-v6 {{ none; }};
   recursion no; dnssec-validation no; notify no; tcp-idle-timeout 50; }};
 controls {{ }};
 key "{self.key_name}" {{ algorithm hmac-sha256; secret "{self.key_secret}"; }};
 key "{self.harness_key_name}" {{ algorithm hmac-sha256; secret "{self.harness_key_secret}"; }};
-{chr(10).join(zones)}
+{primary_key}{chr(10).join(zones)}
 """
         conf = os.path.join(self.base, "named.conf")
         with open(conf, "w", encoding="utf-8") as handle:
@@ -189,10 +202,14 @@ class Knot(ServerProcess):
 
     key_name = "tsig1"
 
-    def __init__(self, update_types: list[str] | None = None) -> None:
-        """``update_types``: limit the TSIG key's updates to these record types (Knot's ACL ``update-type``)."""
+    def __init__(self, update_types: list[str] | None = None, user: str | None = None, notify_port: int | None = None) -> None:
+        """``update_types``: limit the TSIG key's updates to these record types (Knot's ACL ``update-type``).
+        ``user``: run knotd as this user (as Debian's package runs it as ``knot``); its directory is given to it.
+        ``notify_port``: a secondary on 127.0.0.1 that gets a NOTIFY of every change (and may transfer with the key)."""
         super().__init__("kea-dns-knot-")
         self.update_types = update_types
+        self.user = user
+        self.notify_port = notify_port
         self.port = free_port()
         self.socket = os.path.join(self.base, "knot.sock")
         self.key_secret = base64.b64encode(secrets.token_bytes(32)).decode()
@@ -206,7 +223,9 @@ class Knot(ServerProcess):
                 handle.write("$TTL 300\n@ SOA ns1.site.test. hostmaster.site.test. 1 3600 600 86400 300\n@ NS ns1.site.test.\n")
                 if zone == "site.test":
                     handle.write("ns1 A 127.0.0.1\n")
-        zone_lines = "".join(f"  - domain: {zone}\n    acl: [update, transfer]\n" for zone in ZONES)
+        notify = "    notify: secondary\n" if self.notify_port else ""
+        remote = f"remote:\n  - id: secondary\n    address: 127.0.0.1@{self.notify_port}\n" if self.notify_port else ""
+        zone_lines = "".join(f"  - domain: {zone}\n    acl: [update, transfer]\n{notify}" for zone in ZONES)
         update_limit = f"    update-type: [{', '.join(self.update_types)}]\n" if self.update_types else ""
         config = f"""server:
     rundir: "{self.base}"
@@ -217,7 +236,7 @@ key:
   - id: {self.key_name}
     algorithm: hmac-sha256
     secret: {self.key_secret}
-acl:
+{remote}acl:
   - id: update
     key: {self.key_name}
     action: update
@@ -239,7 +258,13 @@ log:
         with open(conf, "w", encoding="utf-8") as handle:
             handle.write(config)
         subprocess.run(["knotc", "-c", conf, "conf-check"], check=True, capture_output=True)
-        self.spawn(["knotd", "-c", conf], "knotd.log")
+        command = ["knotd", "-c", conf]
+        if self.user:
+            for root, dirs, files in os.walk(self.base):
+                for name in [root, *(os.path.join(root, d) for d in dirs), *(os.path.join(root, f) for f in files)]:
+                    shutil.chown(name, self.user, self.user)
+            command = ["setpriv", f"--reuid={self.user}", f"--regid={self.user}", "--init-groups", *command]
+        self.spawn(command, "knotd.log")
         wait_for(lambda: port_open(self.port) and os.path.exists(self.socket), 15, "Knot")
         return self
 

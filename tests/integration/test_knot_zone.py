@@ -7,6 +7,7 @@ import io
 import json
 import os
 import re
+import shutil
 import tarfile
 
 import pytest
@@ -74,6 +75,14 @@ def test_records_in_one_transaction_check_diff_idempotent(knot):
     assert "transaction: open" not in open_transactions(knot)  # aborted, none left open
 
 
+def no_soa(zone: dict) -> dict:
+    return {k: v for k, v in zone.items() if k[1] != "SOA"}
+
+
+def serial(zone: dict) -> int:
+    return int(zone[(next(k[0] for k in zone if k[1] == "SOA"), "SOA")][0].split()[2])
+
+
 def archive_members(path: str) -> dict[str, bytes]:
     with tarfile.open(path, "r:gz") as tar:
         return {m.name: tar.extractfile(m).read() for m in tar if m.isfile()}
@@ -99,7 +108,8 @@ def test_backup_change_restore_identical_and_static_merge(knot, tmp_path):
     # The zone changes after the backup; a full restore brings every record back, SOA serial included.
     run_tasks([zone_task(knot, zone="site.test", records=[{"name": "keep-me", "state": "absent"}, {"name": "web", "value": "10.99.0.9"},
                                                           {"name": "new-after-backup", "value": "10.99.0.10"}])])
-    assert records(knot) != backed_up["site.test"]
+    damaged = records(knot)
+    assert damaged != backed_up["site.test"]
     run = run_tasks([
         dict(zone_task(knot, state="restore", archive=backup["archive"]), check_mode=True, diff=True),
         zone_task(knot, state="restore", archive=backup["archive"]),
@@ -110,7 +120,11 @@ def test_backup_change_restore_identical_and_static_merge(knot, tmp_path):
     assert any("new-after-backup" in line for line in check["diff"][0]["before"]["site.test"])
     assert restore["changed"] is True and restore["restored"] == ["site.test"], restore
     assert again["changed"] is False and again["restored"] == []
-    assert {"site.test": records(knot), "99.10.in-addr.arpa": records(knot, "99.10.in-addr.arpa")} == backed_up
+    restored = {"site.test": records(knot), "99.10.in-addr.arpa": records(knot, "99.10.in-addr.arpa")}
+    assert {z: no_soa(r) for z, r in restored.items()} == {z: no_soa(r) for z, r in backed_up.items()}
+    assert restored["99.10.in-addr.arpa"] == backed_up["99.10.in-addr.arpa"]  # not restored: left as it was
+    # The restored zone's serial is above the damaged one's (and the archive's), so secondaries follow.
+    assert serial(restored["site.test"]) == restore["serials"]["site.test"] == serial(damaged) + 1, (restore["serials"], serial(damaged))
 
     # The zone-files archive, with static records merged on top in the same task (they win over the backup's).
     run_tasks([zone_task(knot, zone="site.test", records=[{"name": "drift", "value": "10.99.0.11"}])])
@@ -191,3 +205,116 @@ def test_retention_keeps_exactly_n(knot, tmp_path):
     kept = sorted(p.name for p in backups.iterdir() if p.name.startswith("knot-zones-ret-"))
     assert kept == sorted(os.path.basename(r["archive"]) for r in results[-2:]), kept
     assert results[-1]["removed"] == [results[1]["archive"]] and (backups / "zones.tar.gz").exists()
+
+
+def test_disaster_recovery_knotd_as_knot_with_a_secondary(tmp_path):
+    """knotd as user knot (as Debian runs it) with a BIND secondary: a backup directory knotd can enter, a directory it
+    cannot enter refused before anything is purged, both damaged zones restored with static records on top, serials
+    the secondary follows, five zone-purge rounds, a failure after the first destructive step reported as such, and a
+    plain archive of seed 003 imported."""
+    import subprocess  # pylint: disable=import-outside-toplevel
+    import sys  # pylint: disable=import-outside-toplevel
+
+    from tests.harness.ansible import collections_path  # pylint: disable=import-outside-toplevel
+    from tests.harness.dns_servers import Bind  # pylint: disable=import-outside-toplevel
+    from tests.harness.procs import wait_for  # pylint: disable=import-outside-toplevel
+
+    sys.path.insert(0, collections_path())
+    from ansible_collections.ddi.kea_dns.plugins.module_utils import _archive as archive  # pylint: disable=import-outside-toplevel
+
+    for directory in (tmp_path, tmp_path.parent, tmp_path.parent.parent):  # pytest makes them 0700: knotd must enter them
+        os.chmod(directory, 0o755)
+    secondary = Bind(primary=None)
+    knot = launch(Knot(user="knot", notify_port=secondary.port))
+    secondary.primary = knot
+    secondary = launch(secondary)
+    knotc = ["knotc", "-s", knot.socket]
+    try:
+        assert os.stat(knot.socket).st_uid != 0
+        backups = str(tmp_path / "new" / "backups")
+        static = [{"name": "ns2", "value": "10.99.0.2"}]
+        run_tasks([zone_task(knot, zone="site.test", records=[{"name": "web", "value": "10.99.0.8"}]),
+                   zone_task(knot, zone="99.10.in-addr.arpa", records=[{"name": "8", "type": "PTR", "value": "web.site.test."}])])
+        (tmp_path / "new").mkdir()
+        backup = run_tasks([zone_task(knot, state="backup", backup_dir=backups, name="dr")]).results[0]
+        assert not backup.get("failed"), backup
+        assert oct(os.stat(backups).st_mode & 0o777) == "0o750" and os.stat(backups).st_gid == os.stat(knot.socket).st_gid
+        good = {z: no_soa(records(knot, z)) for z in ("site.test", "99.10.in-addr.arpa")}
+
+        def damage(tag: str) -> None:
+            run_tasks([zone_task(knot, zone="site.test", records=[{"name": "web", "value": "10.99.0.66"}, {"name": tag, "value": "10.99.0.67"}]),
+                       zone_task(knot, zone="99.10.in-addr.arpa", records=[{"name": "8", "type": "PTR", "state": "absent"}])])
+
+        def restored_with_static() -> None:
+            for zone in ("site.test", "99.10.in-addr.arpa"):
+                expected = {**good[zone], **({("ns2.site.test", "A"): ["10.99.0.2"]} if zone == "site.test" else {})}
+                assert no_soa(records(knot, zone)) == expected, zone
+
+        damage("drift")
+        wait_for(lambda: secondary.query("drift.site.test") == ["10.99.0.67"], 20, "the secondary transferring the damaged zone")
+        damaged_serial = serial(records(knot))
+
+        # An archive in a directory knotd cannot enter: refused before anything is purged, the fix named.
+        closed = tmp_path / "closed"
+        closed.mkdir(mode=0o700)
+        shutil.copy(backup["zones_archive"], closed / "zones.tar.gz")
+        before = records(knot)
+        refused = run_tasks([zone_task(knot, state="restore", archive=str(closed / "zones.tar.gz"), zone="site.test",
+                                       static_records=static)]).results[0]
+        assert refused.get("failed") and "knotd runs as knot" in refused["msg"] and "chmod g+x" in refused["msg"], refused
+        assert "nothing was changed" in refused["msg"] and records(knot) == before
+
+        # Both damaged zones restored although static records name site.test; the static records on top.
+        restore = zone_task(knot, state="restore", archive=backup["zones_archive"], zone="site.test", static_records=static)
+        done, again = run_tasks([restore, restore]).results
+        assert done["changed"] and sorted(done["restored"]) == ["99.10.in-addr.arpa", "site.test"], done
+        assert again["changed"] is False, again
+        restored_with_static()
+        assert serial(records(knot)) > damaged_serial
+        wait_for(lambda: secondary.query("drift.site.test") == [] and secondary.query("web.site.test") == ["10.99.0.8"]
+                 and secondary.query("ns2.site.test") == ["10.99.0.2"], 20, "the secondary transferring the restored zone")
+
+        # zone-purge (journal only, or everything) then restore, five rounds in a row.
+        for round_ in range(5):
+            damage(f"round{round_}")
+            subprocess.run([*knotc, "-f", "zone-purge", "site.test", *(["+journal"] if round_ % 2 == 0 else [])], check=True, capture_output=True)
+            result = run_tasks([restore]).results[0]
+            assert not result.get("failed") and "site.test" in result["restored"], (round_, result)
+            restored_with_static()
+            assert knot.query("web.site.test") == ["10.99.0.8"] and knot.query(f"round{round_}.site.test") == []
+
+        # A zone file Knot refuses (no SOA) in an archive whose manifest is right: the failure names what was changed.
+        broken_dir = tmp_path / "broken"
+        (broken_dir / "zonefiles").mkdir(parents=True)
+        (broken_dir / "zonefiles" / "site.test.zone").write_text("site.test. 300 NS ns1.site.test.\nns1.site.test. 300 A 127.0.0.1\n")
+        with tarfile.open(backup["zones_archive"]) as tar:
+            (broken_dir / "knot_backup.label").write_bytes(tar.extractfile("knot_backup.label").read())
+        archive.write(str(tmp_path / "new" / "broken.tar.gz"), str(broken_dir), {"kind": "knot-zones", "zones": {"site.test": 2}, "parts": ["zonefiles"]})
+        failed = run_tasks([zone_task(knot, state="restore", archive=str(tmp_path / "new" / "broken.tar.gz"), knot_timeout=3)]).results[0]
+        changed = "the restore had already changed the server: purged the journal of site.test; zone-restore of site.test"
+        assert failed.get("failed") and changed in failed["msg"], failed
+        assert "nothing was changed" not in failed["msg"]
+        fixed = run_tasks([restore]).results[0]
+        assert not fixed.get("failed"), fixed
+        restored_with_static()
+
+        # Seed 003: knotc zone-backup tarred without a manifest, imported with archive_format=plain.
+        damage("seed")
+        seed_dir = str(tmp_path / "new" / "seed")
+        os.mkdir(seed_dir)
+        shutil.chown(seed_dir, "knot", "knot")  # the seed ran knotc in knotd's container, into a directory knotd writes
+        made = subprocess.run([*knotc, "-b", "zone-backup", "+backupdir", os.path.join(seed_dir, "backup")], capture_output=True, text=True, check=False)
+        assert made.returncode == 0, made.stdout + made.stderr
+        seed_dir = os.path.join(seed_dir, "backup")
+        with tarfile.open(str(tmp_path / "new" / "seed.tar.gz"), "w:gz") as tar:
+            tar.add(seed_dir, arcname=".")
+        run_tasks([zone_task(knot, zone="site.test", records=[{"name": "after-seed-backup", "value": "10.99.0.70"}])])
+        seed = str(tmp_path / "new" / "seed.tar.gz")
+        plain_refused, imported = run_tasks([zone_task(knot, state="restore", archive=seed),
+                                             zone_task(knot, state="restore", archive=seed, archive_format="plain")]).results
+        assert "archive_format=plain" in plain_refused["msg"], plain_refused
+        assert imported["restored"] == ["site.test"] and imported["manifest"]["format"] == "plain", imported
+        assert knot.query("after-seed-backup.site.test") == [] and knot.query("seed.site.test") == ["10.99.0.67"]
+    finally:
+        secondary.stop()
+        knot.stop()

@@ -207,12 +207,17 @@ class KnotBackend(DnsBackend):
             self.close()
             time.sleep(0.2)
 
-    def apply(self, zone: str, changes: t.Sequence[Change]) -> None:
-        if not changes:
+    def apply(self, zone: str, changes: t.Sequence[Change], soa: str | None = None) -> None:
+        """``changes`` in one zone transaction; ``soa``: the SOA record (``<ttl> <rdata>``) to set in the same one, so
+        that Knot keeps its serial instead of incrementing the one it serves."""
+        if not changes and soa is None:
             return
-        what = f"the transaction on zone {zone} ({len(changes)} RRsets)"
+        what = f"the transaction on zone {zone} ({len(changes)} RRsets{' and the SOA' if soa else ''})"
         self._begin(zone, what)
         try:
+            if soa is not None:
+                ttl, data = soa.split(" ", 1)
+                self._do(what, cmd="zone-set", zone=zone, owner=zone + ".", ttl=ttl, rtype="SOA", data=data)
             for change in changes:
                 owner = change.key.name + "."
                 if change.before is not None:
@@ -244,6 +249,21 @@ class KnotBackend(DnsBackend):
                     lines.extend(canonical(owner, rdata["ttl"], rtype, data) for data in rdata["data"])
         return sorted(lines)
 
+    def serial(self, zone: str) -> int | None:
+        """The SOA serial Knot serves for ``zone``; None when the zone has no contents (purged, expired, not loaded)."""
+        status = self._do(f"reading the status of zone {zone}", cmd="zone-status", zone=zone)
+        value = next(iter(status.values()), {}).get("serial", "-")
+        return int(value) if value.isdigit() else None
+
+    def reload(self) -> None:
+        """Knot's server reload (configuration and changed zone files): the only way Knot 3.2 loads the zone file of a
+        zone that has no contents (zone-reload answers "operation not supported" for it)."""
+        self._do("reloading the server", cmd="reload")
+
+    def notify(self, zone: str) -> None:
+        """Send a NOTIFY of ``zone`` to the remotes of its ``notify`` setting (none configured: nothing is sent)."""
+        self._do(f"sending a NOTIFY of zone {zone}", cmd="zone-notify", zone=zone)
+
     def flush(self, zone: str) -> None:
         """Write the zone to its zone file now (forced, so also with zonefile-sync: -1), waiting until it is done."""
         self._do(f"flushing zone {zone}", cmd="zone-flush", zone=zone, flags="BF")
@@ -254,13 +274,16 @@ class KnotBackend(DnsBackend):
         self._do(f"zone-backup of {zone or 'every zone'} into {directory}", cmd="zone-backup", zone=zone, data=directory,
                  flags="B", filters="dj")
 
-    def restore(self, directory: str, zone: str) -> None:
+    def restore(self, directory: str, zone: str, step: t.Callable[[str], None] = lambda _what: None) -> None:
         """Knot's zone-restore of ``zone`` from ``directory``, restoring the parts the backup holds. Without a journal in
-        the backup (zone files only), the zone's journal is purged first: Knot would replay it on the restored file."""
+        the backup (zone files only), the zone's journal is purged first: Knot would replay it on the restored file.
+        ``step(what)`` is called before each command that changes the server (what a failure afterwards reports)."""
         if not os.path.isdir(os.path.join(directory, "journal")):
-            self._do(f"purging the journal of {zone} before its restore", cmd="zone-purge", zone=zone, flags="F", filters="j")
+            step(f"purged the journal of {zone}")
+            self._do(f"purging the journal of {zone} before its restore", cmd="zone-purge", zone=zone, flags="BF", filters="j")
         filters = "d" + "".join(flag if os.path.isdir(os.path.join(directory, part)) else flag.upper()
                                 for part, flag in BACKUP_PARTS.items())
+        step(f"zone-restore of {zone}")
         self._do(f"zone-restore of {zone} from {directory}", cmd="zone-restore", zone=zone, data=directory, flags="B", filters=filters)
 
     def close(self) -> None:

@@ -99,3 +99,35 @@ def test_names_timestamps_and_retention(tmp_path):
         archive.timestamped_path(str(tmp_path), "kea-leases", "dhcp1", "20261122T000000Z")
     with pytest.raises(InvalidInputError, match="backup_dir"):
         archive.backup_dir(str(tmp_path / "kea-leases.tar.gz"), check_mode=False)
+
+
+@pytest.mark.parametrize(("offset", "what"), [(-8, "CRC"), (-1, "length")])
+def test_a_damaged_gzip_trailer_is_refused(source, tmp_path, offset, what):
+    """The tar ends before the gzip trailer; the stream is read to its end, as gzip -t does."""
+    path = tmp_path / "a.tar.gz"
+    archive.write(str(path), str(source), {"kind": "knot-zones"})
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0xFF
+    damaged = tmp_path / f"damaged-{what}.tar.gz"
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(archive.ArchiveError, match="corrupt or truncated"):
+        archive.unpack(str(damaged), str(tmp_path / "out"), kind="knot-zones")
+
+
+def test_plain_archives_of_seed_003(source, tmp_path):
+    """A plain tar (no manifest) is refused unless plain=True; then its files are listed with their sha256."""
+    path = str(tmp_path / "zones.tar.gz")
+    with tarfile.open(path, "w:gz") as tar:
+        tar.add(str(source), arcname=".")
+    with pytest.raises(archive.ArchiveError, match="archive_format=plain"):
+        archive.unpack(path, str(tmp_path / "out1"))
+    manifest = archive.unpack(path, str(tmp_path / "out2"), plain=True)
+    assert manifest["format"] == "plain" and archive.file_names(manifest) == ["knot_backup.label", "zonefiles/site.test.zone"]
+    assert (tmp_path / "out2" / "zonefiles" / "site.test.zone").read_text().startswith("@ 300 SOA")
+    linked = str(tmp_path / "linked.tar.gz")
+    with tarfile.open(linked, "w:gz") as tar:
+        link = tarfile.TarInfo("kea-leases4.csv")
+        link.type, link.linkname = tarfile.SYMTYPE, "/etc/shadow"
+        tar.addfile(link)
+    with pytest.raises(archive.ArchiveError, match="'kea-leases4.csv' is no regular file or directory"):
+        archive.unpack(linked, str(tmp_path / "out3"), plain=True)
