@@ -46,7 +46,7 @@ options:
         C(backup-knot-zones.ts) and C(backup-kea-leases.sh). Without sha256 sums, only what a plain archive allows
         is verified before anything is touched. The gzip stream must be intact to its trailer. Members must be
         regular files or directories inside the archive, with no links. Each file must be what the module
-        restores: zone files that parse, or Kea lease files with a lease file header and complete rows. An archive
+        restores (zone files that parse, or Kea lease files with a lease file header and complete rows). An archive
         that has a manifest is still verified against it.
     type: str
     default: manifest

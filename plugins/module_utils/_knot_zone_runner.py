@@ -149,7 +149,8 @@ def _backup(module: t.Any, backend: KnotBackend, zone: str | None) -> dict:
     params = module.params
     name = archive.backup_name(params.get("name"))
     knotd = KnotdUser.of(backend.settings.socket)
-    directory = archive.backup_dir(params.get("backup_dir"), module.check_mode, group=knotd.gid if knotd.uid else None)
+    group = knotd.gid if knotd.uid and os.geteuid() == 0 else None  # only root may hand a directory to knotd's group
+    directory = archive.backup_dir(params.get("backup_dir"), module.check_mode, group=group)
     if zone:
         _require_zone(backend, zone)
     zones = [zone] if zone else backend.zones()

@@ -53,12 +53,12 @@ options:
       - Required with O(state=present) and with O(records) or O(static_records).
       - With O(state=backup), the one zone to back up; left out means every zone of the server.
       - With O(state=restore), the zone of O(records) and O(static_records). Given without them, it narrows the
-        restore to that zone, as O(zones=[zone]). Static records do not narrow the restore: every zone of the
+        restore to that zone, as O(zones=[zone]). Static records do not narrow the restore; every zone of the
         archive that differs is restored.
     type: str
   zones:
     description:
-      - With O(state=restore), only these zones of the archive are compared and restored. Left out: every zone of
+      - With O(state=restore), only these zones of the archive are compared and restored. Left out, every zone of
         the archive.
     type: list
     elements: str
