@@ -4,9 +4,13 @@
 """PRIVATE to the collection: what the lease_backup module runs.
 
 A backup reads the leases (``_leases.py``) into a scratch directory and archives them (``_archive.py``) as
-``kea-leases-<name>-<UTC stamp>.tar.gz`` and the stable ``kea-leases.tar.gz``, then applies ``keep``. A restore unpacks
+``kea-leases-<name>-<UTC stamp>.tar.gz`` and the stable ``kea-leases.tar.gz``, then applies ``keep``. Lease files lie
+at the archive's root (``memfile_layout: root``), where seed 003's init container expects them. A restore unpacks
 and verifies the archive first, then compares it with the target: a target that already holds exactly the
 archive's leases is left alone (changed=false), a target holding other leases is refused unless ``force``.
+
+``archive_format=plain`` also restores seed 003's plain tar of Kea's directory: its lease files are checked
+(``_leases.plain_lease_files``) and make the manifest the restore then works from, exactly as from a manifest.
 """
 
 from __future__ import annotations
@@ -38,9 +42,9 @@ def _backup(module: t.Any) -> dict:
     with archive.scratch(directory if os.path.isdir(directory) else None) as work:
         if params["lease_database"] == "memfile":
             files = leases.copy_lease_files(params["lease_files"], work, params["lfc_wait"])
-            with open(os.path.join(work, leases.MEMFILE_DIR, os.path.basename(params["lease_files"][0])), encoding="utf-8", errors="replace") as handle:
+            with open(os.path.join(work, os.path.basename(params["lease_files"][0])), encoding="utf-8", errors="replace") as handle:
                 header = handle.readline().strip()
-            manifest.update(source={"files": files}, kea_schema_version=None, memfile_header=header,
+            manifest.update(source={"files": files}, kea_schema_version=None, memfile_header=header, memfile_layout=leases.MEMFILE_LAYOUT,
                             rows={name: item["rows"] for name, item in files.items()})
         else:
             settings = db_settings(params, on_secret=module.no_log_values.add)
@@ -59,26 +63,38 @@ def _backup(module: t.Any) -> dict:
 def _restore(module: t.Any) -> dict:
     params = module.params
     path = params["archive"]
+    plain = params["archive_format"] == "plain"
+    if plain and params["lease_database"] != "memfile":
+        raise InvalidInputError("archive_format", "plain", "a plain archive (seed 003's backup-kea-leases.sh) holds lease files and restores only "
+                                "with lease_database=memfile; PostgreSQL lease tables restore from an archive of this collection "
+                                "(archive_format=manifest); nothing was changed")
     with archive.scratch() as work:
-        manifest = archive.unpack(path, os.path.join(work, "archive"), kind=PREFIX)
+        unpacked = os.path.join(work, "archive")
+        manifest = archive.unpack(path, unpacked, kind=PREFIX, plain=plain)
+        skipped: dict[str, str] = {}
+        if manifest["format"] == "plain":
+            found, skipped = leases.plain_lease_files(path, unpacked, archive.file_names(manifest), params["lease_files"])
+            manifest = dict(manifest, lease_database="memfile", memfile_layout=leases.MEMFILE_LAYOUT, source={"files": found},
+                            rows={name: item["rows"] for name, item in found.items()})
         if manifest.get("lease_database") != params["lease_database"]:
             raise InvalidInputError("lease_database", params["lease_database"],
                                     f"the archive {path} holds a {manifest.get('lease_database')} backup; nothing was changed")
         result: dict = {"archive": path, "manifest": manifest, "rows": manifest["rows"]}
         if params["lease_database"] == "memfile":
-            result.update(_restore_memfile(module, os.path.join(work, "archive"), manifest))
+            result.update(_restore_memfile(module, leases.lease_dir(unpacked, manifest, path), manifest), skipped=skipped)
         else:
             result.update(_restore_tables(module, work, manifest))
     return result
 
 
 def _restore_memfile(module: t.Any, source: str, manifest: dict) -> dict:
+    """Restore the lease files of ``source`` (the unpacked archive's directory of them) as ``manifest`` lists them."""
     params = module.params
     archived = manifest["source"]["files"]
     targets = leases.memfile_targets(params["lease_files"], archived)
     present = leases.occupied_memfiles(params["lease_files"])
     stale = sorted(p for p in present if p not in targets.values())
-    identical = not stale and all(os.path.isfile(target) and archive.sha256_file(target) == archive.sha256_file(os.path.join(source, leases.MEMFILE_DIR, name))
+    identical = not stale and all(os.path.isfile(target) and archive.sha256_file(target) == archive.sha256_file(os.path.join(source, name))
                                   for name, target in targets.items())
     report = {"changed": not identical, "files": targets, "removed": stale, "replaced": present}
     if identical:

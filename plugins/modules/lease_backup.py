@@ -17,12 +17,24 @@ description:
     (C(.2), and C(.1) and C(.completed) while a cleanup is under way). The copy waits while C(kea-lfc) runs (its
     C(<file>.pid)) and starts again if a companion changed while it was taken. Kea only appends to the current file,
     so its copy ends at the last complete line.
+  - The lease files lie at the archive's root, next to C(manifest.json), as in Kea's directory, with the mode (and,
+    when the task runs as root, the owner) of the files they copy. Seed 003's init container (C(tar xzf
+    /var/lib/kea/kea-leases.tar.gz -C /var/lib/kea), then remove the tar file) therefore puts them where Kea reads
+    them when it starts; C(manifest.json) lands next to them and Kea ignores it. Archives written before this layout
+    (lease files under C(memfile/)) still restore.
   - O(lease_database=postgresql) copies the tables C(lease4) and C(lease6) (when present) with COPY in one
     REPEATABLE READ, read-only transaction, so both come from the same snapshot.
   - With O(state=restore), the archive is verified against its manifest before anything is touched. A target that
     already holds exactly the archive's leases is left alone (C(changed=false)). A target that holds other leases is
     refused unless O(force=true). PostgreSQL tables are loaded in one transaction whose row counts are checked before
     it commits, and lease files are put in place by rename.
+  - With O(archive_format=plain) (O(lease_database=memfile) only), a plain tar of Kea's directory made by seed 003's
+    C(backup-kea-leases.sh) is restored too. It has no checksums, so each of its files that is a lease file of
+    O(lease_files) (same file name, or the one lease file of the archive restored under the one entry's name) or a
+    companion of one must be a complete Kea lease file. Its first line must be a lease file header (C(address,...)),
+    and every row must end with a newline and have as many comma-separated fields as the header. Its other files
+    (pid files, other files of Kea's directory) are not restored and are listed in RV(skipped). An archive with no
+    lease file is refused. The restore then follows the same rules as for an archive with a manifest.
   - Check mode is a dry run. A backup reads the source and reports the archive names and row counts without writing
     them, and a restore verifies the archive and reports what it would replace.
 author:
@@ -52,6 +64,10 @@ options:
       - With O(lease_database=memfile), Kea's lease files (C(lease-database.name)), for example the DHCPv4 and the DHCPv6 file.
       - On restore, each archived file goes next to the entry of the same file name. With one file on both sides, the
         archived file is restored under the given name.
+      - With O(archive_format=plain), only the archive's files at its root named as an entry, or as an entry's
+        companion (C(.2), C(.1), C(.completed)), are restored. When no file has such a name and O(lease_files) has
+        one entry, the archive's files that start with a lease file header are restored under the entry's name, if
+        they all belong to one lease file.
     type: list
     elements: path
     default: [/var/lib/kea/kea-leases4.csv]
@@ -107,6 +123,16 @@ EXAMPLES = r"""
     db_host: 127.0.0.1
     db_name: kea_restored
     archive: /var/backups/kea/kea-leases.tar.gz
+
+- name: Import a kea-leases.tar.gz made by seed 003's backup-kea-leases.sh (Kea stopped), reporting the files it skips
+  ddi.kea_dns.lease_backup:
+    state: restore
+    lease_database: memfile
+    archive_format: plain
+    archive: /var/backups/seed-003/kea-leases.tar.gz
+    lease_files:
+      - /var/lib/kea/kea-leases4.csv
+    force: true
 """
 
 RETURN = r"""
@@ -133,7 +159,12 @@ removed:
   type: list
   elements: str
 manifest:
-  description: The archive's manifest (kind, name, created, lease_database, source, kea_schema_version, rows, files with sha256).
+  description:
+    - The archive's manifest (kind, name, created, lease_database, source, kea_schema_version, rows, files with
+      sha256). For memfile it also holds C(memfile_header) and C(memfile_layout) (V(root); archives without it hold
+      their lease files under C(memfile/)).
+    - For a plain archive (O(archive_format=plain)), the manifest made from its members, with C(format=plain), the
+      sha256 of each member as unpacked, and C(source) and C(rows) of the lease files found.
   returned: state=restore, and state=backup outside check mode
   type: dict
 tables:
@@ -160,6 +191,13 @@ replaced:
   description: The lease files the target held before the restore, with their lease lines.
   returned: state=restore with lease_database=memfile
   type: dict
+skipped:
+  description:
+    - The members of a plain archive that were not restored, each with the reason (not a lease file, a lease file
+      that no entry of O(lease_files) names, or not at the archive's root). Empty for an archive with a manifest.
+  returned: state=restore with lease_database=memfile
+  type: dict
+  sample: {kea-dhcp4.kea-dhcp4.pid: not a lease file, kea-leases6.csv: a lease file that no entry of lease_files names}
 """
 
 from ansible.module_utils.basic import AnsibleModule
