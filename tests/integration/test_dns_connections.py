@@ -102,3 +102,19 @@ def test_knot_two_writers_take_turns_on_the_control_socket(target):
     assert target.server.query(f"conn-w0-49-idrac.{ZONE}") == ["10.99.10.50"]
     assert target.server.query(f"conn-w1-49-idrac.{ZONE}") == ["10.99.11.50"]
     assert elapsed < 20, f"100 batches took {elapsed:.1f} s"
+
+
+def test_a_batch_larger_than_one_dns_message(target, backend):
+    """1,200 owned records (with their TXT markers where the backend needs them) in one batch: over RFC 2136 that is
+    more than one 64 KiB UPDATE holds, so it goes as several messages; every backend ends with every record."""
+    keys = [RRsetKey(f"big{i}.{ZONE}", "A") for i in range(1200)]
+    wanted = {key: RRset(ZONE, key, (f"10.97.{i // 250}.{i % 250 + 1}",), 300, owned=True) for i, key in enumerate(keys)}
+    try:
+        run_batch(backend, lambda: backend.apply(ZONE, [Change(None, rrset) for rrset in wanted.values()]))
+        found = run_batch(backend, backend.get, ZONE, keys)
+        assert found == wanted and all(rrset.owned for rrset in found.values())
+        for index in (0, 599, 1199):
+            assert target.server.query(f"big{index}.{ZONE}") == [wanted[keys[index]].values[0]]
+    finally:
+        current = run_batch(backend, backend.get, ZONE, keys)
+        run_batch(backend, lambda: backend.apply(ZONE, [Change(rrset, None) for rrset in current.values()]))

@@ -98,7 +98,7 @@ def _from_data(rtype: str, data: str) -> str:
 
 
 class KnotBackend(DnsBackend):
-    traits = Traits(name="knot", native_batch=True, ownership=False, can_list_zone=True, release_after_batch=True)
+    traits = Traits(name="knot", native_batch=True, ownership=False, can_list_zone=True, release_after_batch=True, batch_rows=1000)
 
     def __init__(self, settings: KnotSettings) -> None:
         if libknot is None:
@@ -160,7 +160,9 @@ class KnotBackend(DnsBackend):
     def _rrsets(self, zone: str, what: str, **read: str) -> list[RRset]:
         """The RRsets of the managed types that a zone-read (of the zone, or of ``owner`` and ``rtype``) answers."""
         rrsets = []
-        for (owner, rtype), (ttl, *data) in self._do(what, _read_records, cmd="zone-read", zone=zone, **read).items():
+        records = self._do(what, _read_records, cmd="zone-read", zone=zone, **read)
+        while records:  # emptied as it is read: the answer and the RRsets of a large zone are not held twice
+            (owner, rtype), (ttl, *data) = records.popitem()
             if rtype in RECORD_TYPES:
                 values = (_from_data(rtype, data[0]),) if len(data) == 1 else tuple(sorted(_from_data(rtype, d) for d in data))
                 rrsets.append(RRset(zone, RRsetKey(owner.rstrip(".").lower(), rtype), values, int(ttl)))

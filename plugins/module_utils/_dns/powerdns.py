@@ -87,7 +87,7 @@ def _rrset_to_json(change: Change, comments: bool) -> dict:
 
 
 class PowerDnsBackend(DnsBackend):
-    traits = Traits(name="powerdns", native_batch=True, ownership=True, can_list_zone=True)
+    traits = Traits(name="powerdns", native_batch=True, ownership=True, can_list_zone=True, batch_rows=1000)
 
     def __init__(self, settings: PowerDnsSettings) -> None:
         if not settings.api_key:

@@ -3,12 +3,13 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """PRIVATE to the collection: RFC 2136 dynamic update (BIND, Knot, PowerDNS, ...) with dnspython.
 
-TSIG (hmac-sha256 by default) over TCP. A batch is one UPDATE message per zone, which the server
-applies atomically. Reads are one query per RRset on the same TCP connection, whatever the batch size
-(so a batch costs what it touches, not what the zone holds); listing a zone is an AXFR with the same
-key, and a server that refuses AXFR makes listing (prune, reconcile) fail with a clear message. The
-connection lives for one batch (servers close idle TCP connections after a few seconds); one found
-closed is made again and the message sent once more. No ownership metadata: the protocol has none
+TSIG (hmac-sha256 by default) over TCP. A batch is one UPDATE message per zone, which the server applies
+atomically; when one message would exceed 64 KiB it is sent as several, each atomic, a record and its marker
+always in the same one. Reads are one query per RRset on the same TCP connection, whatever the batch size (so a
+batch costs what it touches, not what the zone holds); listing a zone is an AXFR with the same key, and a server
+that refuses AXFR makes listing (prune, reconcile) fail with a clear message. The connection lives for one batch
+(servers close idle TCP connections after a few seconds); one found closed is made again and the message sent once
+more. No ownership metadata: the protocol has none
 (``owner_txt.py`` adds TXT markers on request).
 """
 
@@ -28,6 +29,7 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import (
     Traits,
     to_presentation,
 )
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.owner_txt import MARKER_LABEL
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import (
     AuthenticationError,
     InvalidInputError,
@@ -69,6 +71,41 @@ class Rfc2136Settings:
     key_secret: str | None = field(default=None, repr=False)
     key_algorithm: str = "hmac-sha256"
     timeout: float = 10.0
+
+
+MESSAGE_LIMIT = 65535 - 1024  # bytes of an unsigned UPDATE, leaving room for the TSIG record within TCP's 65,535
+
+
+def _update(zone: str, changes: t.Sequence[Change]) -> t.Any:
+    update = dns.update.UpdateMessage(zone + ".")
+    for change in changes:
+        name = change.key.name + "."
+        update.delete(name, change.key.type)
+        if change.after is not None:
+            for value in change.after.values:
+                update.add(name, change.after.ttl, change.key.type, to_presentation(change.key.type, value))
+    return update
+
+
+def _updates(zone: str, changes: list[Change]) -> list[tuple[t.Any, int]]:
+    """(UPDATE message, RRsets in it) for ``changes``: one message when it fits MESSAGE_LIMIT, else the changes split
+    in two halves at a name boundary, each split again as needed. A name's changes stay together, and so do a record
+    and its ownership marker (``_kea-dns.<name>``)."""
+    update = _update(zone, changes)
+    try:
+        size = len(update.to_wire(max_size=65535))
+    except dns.exception.TooBig:
+        size = 65536
+    if size <= MESSAGE_LIMIT or len(changes) < 2:
+        return [(update, len(changes))]
+    owners: dict[str, list[Change]] = {}
+    for change in changes:
+        owners.setdefault(change.key.name.removeprefix(MARKER_LABEL + "."), []).append(change)
+    groups = list(owners.values())
+    if len(groups) < 2:
+        return [(update, len(changes))]  # one name's changes cannot be split: the server answers what it can
+    half = len(groups) // 2
+    return _updates(zone, [c for g in groups[:half] for c in g]) + _updates(zone, [c for g in groups[half:] for c in g])
 
 
 def _from_rdata(rtype: str, rdata: t.Any) -> str:
@@ -194,17 +231,13 @@ class Rfc2136Backend(DnsBackend):
         return rrsets
 
     def apply(self, zone: str, changes: t.Sequence[Change]) -> None:
-        if not changes:
-            return
-        update = dns.update.UpdateMessage(zone + ".")
-        for change in changes:
-            name = change.key.name + "."
-            update.delete(name, change.key.type)
-            if change.after is not None:
-                for value in change.after.values:
-                    update.add(name, change.after.ttl, change.key.type, to_presentation(change.key.type, value))
-        what = f"the update of zone {zone} ({len(changes)} RRsets)"
-        self._check(self._send(self._sign(update), what), what)
+        """One UPDATE message, or as few as fit when the changes are more than one message holds (a DNS message over
+        TCP is at most 65,535 bytes: about 600 records with their TXT markers). Each message is atomic, and a record
+        and its marker always go in the same one."""
+        messages = _updates(zone, list(changes))
+        for number, (update, count) in enumerate(messages, 1):
+            what = f"the update of zone {zone} ({count} RRsets" + (f", message {number} of {len(messages)})" if len(messages) > 1 else ")")
+            self._check(self._send(self._sign(update), what), what)
 
     def close(self) -> None:
         sock, self._sock = self._sock, None

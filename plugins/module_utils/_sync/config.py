@@ -71,7 +71,7 @@ OPTIONS = (
     Option("dns_ttl", int, 600, "TTL of the records"),
     Option("dns_owner_txt", bool, None, "TXT ownership markers (default: on for backends that store no owner metadata)"),
     Option("dns_timeout", float, 10.0, "seconds to wait for the DNS backend"),
-    Option("batch_size", int, 200, "outbox rows per batch"),
+    Option("batch_size", int, None, "outbox rows per batch (default: 1000 on knot and powerdns, 200 on the others)"),
     Option("events_schema", str, "kea_dns", "schema of the outbox (role kea_db_events)"),
     Option("events_channel", str, "kea_lease_events", "NOTIFY channel"),
     Option("reconcile_interval", float, 3600.0, "seconds between full reconciles after the start-up one (0: never)"),
@@ -244,7 +244,7 @@ def check_outbox_options(options: t.Mapping[str, t.Any]) -> None:
     for name in ("poll_interval", "retry_max_interval"):
         if options[name] <= 0:
             raise InvalidInputError(name, options[name], "must be greater than 0")
-    if not 1 <= options["batch_size"] <= 10000:
+    if options["batch_size"] is not None and not 1 <= options["batch_size"] <= 10000:
         raise InvalidInputError("batch_size", options["batch_size"], "ranges from 1 to 10000")
 
 

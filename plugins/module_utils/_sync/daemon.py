@@ -15,6 +15,7 @@ memfile lease file whenever it changes.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import datetime
 import logging
 import os
@@ -46,6 +47,7 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._vault import VaultCli
 log = logging.getLogger("ddi.kea_dns.listener")
 
 HEARTBEAT = 5.0  # longest wait without a beat of the main loop
+DEFAULT_BATCH_ROWS = 200  # outbox rows per batch without a DNS backend (inventory files only)
 PROBE_INTERVAL = 15.0  # seconds without a call to the DNS backend after which a probe shows it still answers
 
 
@@ -55,6 +57,13 @@ class DnsFailure(Exception):
 
 class DnsRejected(Exception):
     """The DNS backend refused a change: find the row that causes it and skip that row."""
+
+
+def release_freed_memory() -> None:
+    """Hand the memory a reconcile freed back to the system (glibc keeps it otherwise: at 100,000 reservations the
+    daemon stayed at the reconcile's peak, about 300 MB, for its whole life)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def describe(change: Change) -> str:
@@ -128,6 +137,13 @@ class Listener:
         self.health.dns_error = None
         self.dns_answered = time.monotonic()
         return result
+
+    @property
+    def batch_size(self) -> int:
+        """Outbox rows per batch: batch_size, or what the DNS backend takes well (Traits.batch_rows)."""
+        if self.options["batch_size"]:
+            return self.options["batch_size"]
+        return self.sync.backend.traits.batch_rows if self.sync is not None else DEFAULT_BATCH_ROWS
 
     def make_backend(self) -> None:
         if self.sync is not None or not self.options["enable_dns"]:
@@ -244,16 +260,16 @@ class Listener:
         with self.work.cursor() as cursor:
             try:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", (batch.RECONCILE_LOCK,))
-                reservations = hosts.select_reservations(cursor)
-                self.reconcile_reservations(reservations)
+                self.reconcile_reservations(hosts.select_reservations(cursor))
             finally:
                 self.work.rollback()  # nothing written; ends the transaction and releases the lock
+        release_freed_memory()
         self.last_reconcile = time.monotonic()
 
     # -- the outbox -----------------------------------------------------------------------------------------------
     def process_batch(self) -> int:
         """Claim, apply and mark one batch in one transaction; returns how many rows it claimed."""
-        limit = 1 if self.isolate_through else self.options["batch_size"]
+        limit = 1 if self.isolate_through else self.batch_size
         with self.work.cursor() as cursor:
             try:
                 cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", (batch.RECONCILE_LOCK,))

@@ -64,7 +64,7 @@ class SyncSettings:
     ptr: bool = False
     ptr_zone: str | None = None  # None: the backend's longest matching reverse zone
     hostname_filter: tuple[str, ...] = DEFAULT_HOSTNAME_FILTER
-    chunk_size: int = 1000  # changes per backend call
+    chunk_size: int = 5000  # changes per backend call (a Knot commit costs in proportion to the zone: fewer, larger ones)
     take_over: bool = False  # replace (and mark as owned) a record in scope that disagrees and is not owned
 
     def selects(self, hostname: str | None) -> bool:
@@ -91,6 +91,11 @@ class Plan:
     changes: list[Change] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)  # records left alone because the collection does not own them
     unchanged: int = 0
+
+    def add(self, other: Plan) -> None:
+        self.changes.extend(other.changes)
+        self.conflicts.extend(other.conflicts)
+        self.unchanged += other.unchanged
 
     def counts(self) -> dict[str, int]:
         actions = [c.action for c in self.changes]
@@ -198,22 +203,29 @@ class DnsSync:
                                       "and ddi.kea_dns does not manage it: left alone")
         return plan
 
+    def reconcile_zones(self, desired: Desired) -> dict[str, dict[RRsetKey, RRset]]:
+        """The zones a reconcile reads, each with the desired records it holds."""
+        zones: dict[str, dict[RRsetKey, RRset]] = {}
+        for key, rrset in desired.records.items():
+            zones.setdefault(rrset.zone, {})[key] = rrset
+        for zone in (self.settings.zone, self.settings.ptr_zone if self.settings.ptr else None):
+            if zone:
+                zones.setdefault(zone, {})
+        return dict(sorted(zones.items()))
+
+    def plan_zone(self, zone: str, desired: t.Mapping[RRsetKey, RRset]) -> Plan:
+        """The desired records of one zone against every owned record of the scope in it."""
+        current = {rrset.key: rrset for rrset in self.backend.list_zone(zone) if self._in_scope(rrset)}
+        self.zones_seen.add(zone)
+        return self.plan(desired, current, [key for key, rrset in current.items() if rrset.owned])
+
     def plan_reconcile(self, reservations: t.Iterable[Reservation]) -> tuple[Plan, Desired]:
         """Every reservation against every owned record of the scope in the zones concerned."""
         desired = self.desired(reservations)
-        zones = {r.zone for r in desired.records.values()}
-        if self.settings.zone:
-            zones.add(self.settings.zone)
-        if self.settings.ptr and self.settings.ptr_zone:
-            zones.add(self.settings.ptr_zone)
-        current: dict[RRsetKey, RRset] = {}
-        for zone in sorted(zones):
-            for rrset in self.backend.list_zone(zone):
-                if self._in_scope(rrset):
-                    current[rrset.key] = rrset
-        scope = [key for key, rrset in current.items() if rrset.owned]
-        self.zones_seen.update(zones)
-        return self.plan(desired.records, current, scope), desired
+        plan = Plan()
+        for zone, records in self.reconcile_zones(desired).items():
+            plan.add(self.plan_zone(zone, records))
+        return plan, desired
 
     def plan_touching(self, reservations: t.Iterable[Reservation], hostnames: t.Collection[str],
                       addresses: t.Collection[str]) -> tuple[Plan, Desired]:
@@ -248,8 +260,20 @@ class DnsSync:
 
     # -- one batch each: read, plan, apply on one connection, run again once on a new one if it died ------------------
     def reconcile(self, reservations: t.Sequence[Reservation], dry_run: bool = False) -> tuple[Plan, Desired]:
-        """Every reservation against DNS (``plan_reconcile``), the changes applied unless ``dry_run``."""
-        return run_batch(self.backend, self._planned_and_applied, self.plan_reconcile, (reservations,), dry_run)
+        """Every reservation against DNS, the changes applied unless ``dry_run``: one zone after the other, each its
+        own batch (read, plan, apply), so that only one zone's records are held at once (at 100,000 reservations the
+        two zones' records, markers included, are about 400,000 RRsets)."""
+        desired = run_batch(self.backend, self.desired, reservations)
+        plan = Plan()
+        for zone, records in self.reconcile_zones(desired).items():
+            plan.add(run_batch(self.backend, self._zone_planned_and_applied, zone, records, dry_run))
+        return plan, desired
+
+    def _zone_planned_and_applied(self, zone: str, records: t.Mapping[RRsetKey, RRset], dry_run: bool) -> Plan:
+        plan = self.plan_zone(zone, records)
+        if plan.changes and not dry_run:
+            self.apply(plan.changes)
+        return plan
 
     def touching(self, reservations: t.Sequence[Reservation], hostnames: t.Collection[str], addresses: t.Collection[str],
                  dry_run: bool = False) -> tuple[Plan, Desired]:

@@ -52,3 +52,18 @@ def test_bad_options_name_the_field(tmp_path, text, field):
     with pytest.raises(InvalidInputError) as error:
         config.load(["--config", str(path)], environ={})
     assert field in str(error.value)
+
+
+def test_batch_size_defaults_to_what_the_backend_takes_well():
+    from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.knot import KnotBackend  # pylint: disable=import-outside-toplevel
+    from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.technitium import TechnitiumBackend  # pylint: disable=import-outside-toplevel
+    from ansible_collections.ddi.kea_dns.plugins.module_utils._sync.daemon import Listener  # pylint: disable=import-outside-toplevel
+
+    options, _check = config.load([], environ={})
+    listener = Listener(options)
+    assert options["batch_size"] is None and listener.batch_size == 200  # no DNS backend: inventory files only
+    for backend, rows in ((KnotBackend, 1000), (TechnitiumBackend, 200)):
+        listener.sync = type("Sync", (), {"backend": backend})()
+        assert listener.batch_size == rows
+    listener.options["batch_size"] = 50
+    assert listener.batch_size == 50

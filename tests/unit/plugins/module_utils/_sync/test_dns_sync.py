@@ -137,3 +137,38 @@ def test_run_batch_raises_the_second_failure_and_releases_single_client_connecti
     with pytest.raises(TransportError):
         run_batch(backend, backend.get, ZONE, [])
     assert backend.reads == 2 and backend.closed == 2  # dropped after the first failure, released at the end
+
+
+class CountingZoneMap(ZoneMap):
+    """ZoneMap that applies, and counts what reconcile() asks of it per batch."""
+
+    traits = Traits(name="zonemap", native_batch=True, ownership=True, can_list_zone=True, release_after_batch=True)
+
+    def __init__(self, rrsets: t.Iterable[RRset] = ()) -> None:
+        super().__init__(rrsets)
+        self.calls: list[str] = []
+
+    def list_zone(self, zone):
+        self.calls.append(f"list {zone}")
+        return super().list_zone(zone)
+
+    def apply(self, zone, changes):
+        self.calls.append(f"apply {zone} {len(changes)}")
+        for change in changes:
+            if change.after is None:
+                del self.rrsets[change.key]
+            else:
+                self.rrsets[change.key] = change.after
+
+    def close(self):
+        self.calls.append("close")
+
+
+def test_reconcile_reads_plans_and_applies_one_zone_after_the_other():
+    backend = CountingZoneMap([a("us3-cab1-ru4-idrac", "10.99.0.4")])  # owned, no reservation: deleted
+    sync = DnsSync(backend, SyncSettings(zone=ZONE, ptr=True))
+    plan, desired = sync.reconcile([host("us3-cab1-ru1-idrac", "10.99.0.1"), host("us3-cab1-ru2-idrac", "10.99.0.2", 2)])
+    assert backend.calls == ["close", f"list {REVERSE}", f"apply {REVERSE} 2", "close", f"list {ZONE}", f"apply {ZONE} 3", "close"]
+    assert plan.counts() == {"created": 4, "updated": 0, "deleted": 1, "conflicts": 0, "unchanged": 0} and len(desired.records) == 4
+    again, _desired = sync.reconcile([host("us3-cab1-ru1-idrac", "10.99.0.1"), host("us3-cab1-ru2-idrac", "10.99.0.2", 2)])
+    assert again.counts()["unchanged"] == 4 and not again.changes

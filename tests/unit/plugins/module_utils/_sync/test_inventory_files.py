@@ -57,3 +57,24 @@ def test_lease_file_last_line_wins_and_cleanup_files_are_read_first(tmp_path):
     state = leasefile.read(str(tmp_path / "l.leases"), now=1000)
     assert [(r.hostname, r.ip) for r in state.reservations] == [("new-idrac", "10.0.0.1")] and state.invalid_lines == 1
     assert leasefile.read(str(tmp_path / "l.leases"), now=3000).reservations == []
+
+
+def test_renderer_re_renders_only_changed_cabinets_and_keeps_no_reservation(monkeypatch):
+    import gc  # pylint: disable=import-outside-toplevel
+
+    renderer = inventory.Renderer(HostnameParser(), SyncSettings(zone="site.com"))
+    fleet = [host("us3-cab10-ru20-idrac", "10.0.0.20", 1), host("us3-cab11-ru1-idrac", "10.0.0.21", 2)]
+    first, _unplaced = renderer.render(fleet)
+    rendered = []
+    real_text = inventory._text  # pylint: disable=protected-access
+    monkeypatch.setattr(inventory, "_text", lambda key, members: rendered.append(key) or real_text(key, members))
+    assert renderer.render(list(fleet))[0] == first and rendered == []
+    moved = host("us3-cab11-ru1-idrac", "10.0.0.99", 2)
+    second, _unplaced = renderer.render([fleet[0], moved])
+    assert rendered == [("us3", "cab11")] and "10.0.0.99" in second["us3-cab11-discovery.yml"]
+    assert second["us3-cab10-discovery.yml"] == first["us3-cab10-discovery.yml"]
+    contexts = Reservation(key=moved.key, ip=moved.ip, hostname=moved.hostname, user_context={"rack": "b"})
+    third, _unplaced = renderer.render([fleet[0], contexts])  # only the user context differs: the cabinet is rendered again
+    assert rendered[-1] == ("us3", "cab11") and "rack: b" in third["us3-cab11-discovery.yml"]
+    assert not [r for r in gc.get_referents(*vars(renderer).values()) if isinstance(r, Reservation)]
+    assert not any(isinstance(r, Reservation) for value in renderer._texts.values() for r in value)  # pylint: disable=protected-access
