@@ -135,9 +135,9 @@ def floor_source(pg: PgCluster, work: str) -> tuple[str, str]:
 
 def static_files(pg: PgCluster, directory: str) -> None:
     """The listener daemon's site-cabinet files for the same reservations."""
-    from ansible_collections.ddi.kea_dns.plugins.module_utils import _kea_hosts  # pylint: disable=import-outside-toplevel
-    from ansible_collections.ddi.kea_dns.plugins.module_utils._naming import HostnameParser  # pylint: disable=import-outside-toplevel
-    from ansible_collections.ddi.kea_dns.plugins.module_utils._sync import inventory  # pylint: disable=import-outside-toplevel
+    from ansible_collections.ddi.kea_dns.plugins.module_utils._inventory import files as inventory  # pylint: disable=import-outside-toplevel
+    from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import hosts as _kea_hosts  # pylint: disable=import-outside-toplevel
+    from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.naming import HostnameParser  # pylint: disable=import-outside-toplevel
     from ansible_collections.ddi.kea_dns.plugins.module_utils._sync.dns_sync import SyncSettings  # pylint: disable=import-outside-toplevel
 
     conn = pg.admin_connect(pg.kea_db)

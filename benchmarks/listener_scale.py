@@ -14,7 +14,7 @@ size in ``--sizes``, ``--rounds`` times, every round on a new DNS server with em
    checked done and a sample of the names is queried.
 
 With ``--profile``, one more round per backend and size runs the same reconciles and burst in this process, on the
-daemon's own class (``Listener`` of daemon.py, its ``reconcile()`` and ``drain()``), with the time of each phase
+daemon's own class (``Daemon`` of _daemon/loop.py, its ``reconcile()`` and ``drain()``), with the time of each phase
 measured by wrapping the functions and methods it calls (SQL read, desired records, list_zone, planning, apply,
 claim, per-key reads...); ``--cprofile DIR`` also runs them under cProfile and prints the top functions.
 
@@ -189,17 +189,19 @@ def core_on_path() -> None:
 
 
 def in_process_listener(pg: PgCluster, provider: str, server, workdir: str, **options) -> t.Any:
-    """The daemon's Listener in this process, configured as benchmarks/listener.py configures the daemon process."""
+    """The daemon (Daemon of _daemon/loop.py) in this process, configured as benchmarks/listener.py configures the daemon process."""
     core_on_path()
-    from ansible_collections.ddi.kea_dns.plugins.module_utils._sync import config  # pylint: disable=import-outside-toplevel
-    from ansible_collections.ddi.kea_dns.plugins.module_utils._sync import daemon as daemon_module
+    from ansible_collections.ddi.kea_dns.plugins.module_utils._daemon import (
+        config,  # pylint: disable=import-outside-toplevel
+        loop,  # pylint: disable=import-outside-toplevel
+    )
 
     process = daemon(pg, provider, server, **{"metrics_address": "", "inventory": False, "log_level": "WARNING", **options})
     path = os.path.join(workdir, "config.yml")
     with open(path, "w", encoding="utf-8") as handle:
         yaml.safe_dump(process.options, handle)
     options, _check = config.load(["--config", path], environ=process.env)
-    return daemon_module.Listener(options)
+    return loop.Daemon(options)
 
 
 def timed_run(label: str, function: t.Callable[[], t.Any], phases: Phases, cprofile_dir: str | None) -> dict:
@@ -223,8 +225,8 @@ def profile(pg: PgCluster, name: str, size: int, args: argparse.Namespace) -> di
     """Reconcile into the empty backend, again with nothing to do, then a burst in one transaction drained by
     ``Listener.drain()``: each with the time of its phases."""
     core_on_path()
-    from ansible_collections.ddi.kea_dns.plugins.module_utils import _kea_hosts as hosts  # pylint: disable=import-outside-toplevel
-    from ansible_collections.ddi.kea_dns.plugins.module_utils._sync import outbox  # pylint: disable=import-outside-toplevel
+    from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import hosts  # pylint: disable=import-outside-toplevel
+    from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox import rows as outbox  # pylint: disable=import-outside-toplevel
 
     logging.getLogger("ddi.kea_dns").setLevel(logging.WARNING)
     variant = VARIANTS[name]

@@ -1,7 +1,7 @@
 # Copyright: ddi.kea_dns contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""DNS backend options; argspec: plugins/module_utils/_argspec.py dns_argspec() and one builder per backend."""
+"""DNS backend options; argspec: plugins/module_utils/_module/argspec.py dns_argspec() and one builder per backend."""
 
 from __future__ import annotations
 

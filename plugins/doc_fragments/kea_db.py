@@ -1,7 +1,7 @@
 # Copyright: ddi.kea_dns contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Options of Kea's PostgreSQL database; argspec: plugins/module_utils/_argspec.py kea_db_argspec()."""
+"""Options of Kea's PostgreSQL database; argspec: plugins/module_utils/_module/argspec.py kea_db_argspec()."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ requirements:
 """
 
     # For plugins (the kea_reservations inventory): the same options, read from the environment by Ansible's
-    # configuration system. The variables are those of ENV in plugins/module_utils/_settings.py.
+    # configuration system. The variables are those of ENV in plugins/module_utils/_options.py.
     PLUGIN = r"""
 options:
   db_host:

@@ -1,7 +1,7 @@
 # Copyright: ddi.kea_dns contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The BMC naming option; argspec: plugins/module_utils/_argspec.py naming_argspec()."""
+"""The BMC naming option; argspec: plugins/module_utils/_module/argspec.py naming_argspec()."""
 
 from __future__ import annotations
 

@@ -67,7 +67,7 @@ _value:
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import KeaDnsError
-from ansible_collections.ddi.kea_dns.plugins.module_utils._sync.events import dns_records
+from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox.events import dns_records
 
 
 def event_records(event, zone=None, ptr=False, ptr_zone=None, ttl=None):

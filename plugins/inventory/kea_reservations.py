@@ -121,8 +121,8 @@ cache_timeout: 600
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
-from ansible_collections.ddi.kea_dns.plugins.module_utils._argspec import kea_db_argspec, vault_argspec
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import KeaDnsError
+from ansible_collections.ddi.kea_dns.plugins.module_utils._module.argspec import kea_db_argspec, vault_argspec
 from ansible_collections.ddi.kea_dns.plugins.plugin_utils._kea_inventory import Fetcher, Populator, check_options
 
 

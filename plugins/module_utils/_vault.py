@@ -115,3 +115,19 @@ class VaultClient:
 def _first(exc: Exception) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else exc.__class__.__name__
+
+
+def vault_settings(options: t.Mapping[str, t.Any]) -> VaultSettings:
+    return VaultSettings(
+        addr=options.get("vault_addr"),
+        auth_method=options.get("vault_auth_method") or "token",
+        token=options.get("vault_token"),
+        role_id=options.get("vault_role_id"),
+        secret_id=options.get("vault_secret_id"),
+        approle_mount=options.get("vault_approle_mount") or "approle",
+        mount=options.get("vault_mount") or DEFAULT_MOUNT,
+        namespace=options.get("vault_namespace"),
+        ca_cert=options.get("vault_ca_cert"),
+        validate_certs=options.get("vault_validate_certs", True),
+        timeout=options.get("vault_timeout") or 30,
+    )

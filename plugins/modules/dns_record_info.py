@@ -90,10 +90,10 @@ records:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ddi.kea_dns.plugins.module_utils._argspec import dns_argspec, vault_argspec
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import RECORD_TYPES
-from ansible_collections.ddi.kea_dns.plugins.module_utils._dns_runner import list_records
-from ansible_collections.ddi.kea_dns.plugins.module_utils._module import run
+from ansible_collections.ddi.kea_dns.plugins.module_utils._module.argspec import dns_argspec, vault_argspec
+from ansible_collections.ddi.kea_dns.plugins.module_utils._module.dns_record import list_records
+from ansible_collections.ddi.kea_dns.plugins.module_utils._module.edge import run
 
 
 def main() -> None:

@@ -178,9 +178,9 @@ not_pending:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ddi.kea_dns.plugins.module_utils._argspec import dns_argspec, kea_db_argspec, vault_argspec
-from ansible_collections.ddi.kea_dns.plugins.module_utils._dns_sync_runner import sync_rows
-from ansible_collections.ddi.kea_dns.plugins.module_utils._module import run, summarise_long_list
+from ansible_collections.ddi.kea_dns.plugins.module_utils._module.argspec import dns_argspec, kea_db_argspec, vault_argspec
+from ansible_collections.ddi.kea_dns.plugins.module_utils._module.dns_sync import sync_rows
+from ansible_collections.ddi.kea_dns.plugins.module_utils._module.edge import run, summarise_long_list
 from ansible_collections.ddi.kea_dns.plugins.module_utils._sync.dns_sync import DEFAULT_HOSTNAME_FILTER
 
 

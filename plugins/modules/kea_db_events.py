@@ -104,9 +104,9 @@ password_changed:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ddi.kea_dns.plugins.module_utils._argspec import kea_db_argspec, vault_argspec
-from ansible_collections.ddi.kea_dns.plugins.module_utils._events_runner import apply_events_schema
-from ansible_collections.ddi.kea_dns.plugins.module_utils._module import run
+from ansible_collections.ddi.kea_dns.plugins.module_utils._module.argspec import kea_db_argspec, vault_argspec
+from ansible_collections.ddi.kea_dns.plugins.module_utils._module.edge import run
+from ansible_collections.ddi.kea_dns.plugins.module_utils._module.kea_db_events import apply_events_schema
 
 
 def main() -> None:

@@ -79,9 +79,9 @@ unplaced:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ddi.kea_dns.plugins.module_utils._argspec import kea_db_argspec, naming_argspec, vault_argspec
-from ansible_collections.ddi.kea_dns.plugins.module_utils._inventory_runner import write_files
-from ansible_collections.ddi.kea_dns.plugins.module_utils._module import run
+from ansible_collections.ddi.kea_dns.plugins.module_utils._module.argspec import kea_db_argspec, naming_argspec, vault_argspec
+from ansible_collections.ddi.kea_dns.plugins.module_utils._module.edge import run
+from ansible_collections.ddi.kea_dns.plugins.module_utils._module.kea_inventory_files import write_files
 from ansible_collections.ddi.kea_dns.plugins.module_utils._sync.dns_sync import DEFAULT_HOSTNAME_FILTER
 
 

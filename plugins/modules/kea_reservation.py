@@ -217,10 +217,10 @@ summary:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ddi.kea_dns.plugins.module_utils._argspec import kea_db_argspec, vault_argspec
-from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import IDENTIFIER_TYPES
-from ansible_collections.ddi.kea_dns.plugins.module_utils._module import run
-from ansible_collections.ddi.kea_dns.plugins.module_utils._reservation_runner import apply_reservations
+from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.fields import IDENTIFIER_TYPES
+from ansible_collections.ddi.kea_dns.plugins.module_utils._module.argspec import kea_db_argspec, vault_argspec
+from ansible_collections.ddi.kea_dns.plugins.module_utils._module.edge import run
+from ansible_collections.ddi.kea_dns.plugins.module_utils._module.kea_reservation import apply_reservations
 
 
 def main() -> None:
@@ -237,7 +237,7 @@ def main() -> None:
         "server_hostname": {"type": "str"},
         "boot_file_name": {"type": "str"},
         "user_context": {"type": "dict"},
-        # Items are validated by the core (plugins/module_utils/_kea.py), field by field with their index.
+        # Items are validated by the core (plugins/module_utils/_kea/), field by field with their index.
         "reservations": {"type": "list", "elements": "dict"},
         "prune": {"type": "bool", "default": False},
         "prune_subnet_ids": {"type": "list", "elements": "int"},

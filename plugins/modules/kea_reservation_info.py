@@ -138,10 +138,10 @@ reservations:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ddi.kea_dns.plugins.module_utils._argspec import kea_db_argspec, naming_argspec, vault_argspec
-from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import IDENTIFIER_TYPES
-from ansible_collections.ddi.kea_dns.plugins.module_utils._module import run
-from ansible_collections.ddi.kea_dns.plugins.module_utils._reservation_runner import list_reservations
+from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.fields import IDENTIFIER_TYPES
+from ansible_collections.ddi.kea_dns.plugins.module_utils._module.argspec import kea_db_argspec, naming_argspec, vault_argspec
+from ansible_collections.ddi.kea_dns.plugins.module_utils._module.edge import run
+from ansible_collections.ddi.kea_dns.plugins.module_utils._module.kea_reservation import list_reservations
 
 
 def main() -> None:

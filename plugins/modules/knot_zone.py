@@ -208,9 +208,9 @@ manifest:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ddi.kea_dns.plugins.module_utils._argspec import archive_argspec, dns_knot_argspec
-from ansible_collections.ddi.kea_dns.plugins.module_utils._knot_zone_runner import run_knot_zone
-from ansible_collections.ddi.kea_dns.plugins.module_utils._module import run
+from ansible_collections.ddi.kea_dns.plugins.module_utils._module.argspec import archive_argspec, dns_knot_argspec
+from ansible_collections.ddi.kea_dns.plugins.module_utils._module.edge import run
+from ansible_collections.ddi.kea_dns.plugins.module_utils._module.knot_zone import run_knot_zone
 
 
 def main() -> None:

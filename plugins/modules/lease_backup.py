@@ -202,9 +202,9 @@ skipped:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ddi.kea_dns.plugins.module_utils._argspec import archive_argspec, kea_db_argspec, vault_argspec
-from ansible_collections.ddi.kea_dns.plugins.module_utils._lease_backup_runner import run_lease_backup
-from ansible_collections.ddi.kea_dns.plugins.module_utils._module import run
+from ansible_collections.ddi.kea_dns.plugins.module_utils._module.argspec import archive_argspec, kea_db_argspec, vault_argspec
+from ansible_collections.ddi.kea_dns.plugins.module_utils._module.edge import run
+from ansible_collections.ddi.kea_dns.plugins.module_utils._module.lease_backup import run_lease_backup
 
 
 def main() -> None:

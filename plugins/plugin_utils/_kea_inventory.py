@@ -3,7 +3,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """PRIVATE to the collection, controller side: the kea_reservations inventory plugin's work.
 
-``Fetcher`` reads the hosts through the core (``_kea_hosts`` query, ``_inventory.build``) as plain, cacheable
+``Fetcher`` reads the hosts through the core (``_kea/hosts.py`` query, ``_inventory/hosts.py`` build) as plain, cacheable
 data; ``Populator`` puts them into Ansible's inventory with the plugin's groups and constructed options.
 """
 
@@ -18,14 +18,13 @@ from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin
 from ansible.utils.unsafe_proxy import wrap_var
 
-from ansible_collections.ddi.kea_dns.plugins.module_utils import _kea_hosts as hosts
-from ansible_collections.ddi.kea_dns.plugins.module_utils._db import transaction
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import parse_name
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import did_you_mean
-from ansible_collections.ddi.kea_dns.plugins.module_utils._inventory import build
-from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import parse_subnet_id
-from ansible_collections.ddi.kea_dns.plugins.module_utils._naming import HostnameParser
-from ansible_collections.ddi.kea_dns.plugins.module_utils._settings import db_settings
+from ansible_collections.ddi.kea_dns.plugins.module_utils._inventory.hosts import build
+from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import hosts
+from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.db import db_settings, transaction
+from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.fields import parse_subnet_id
+from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.naming import HostnameParser
 
 # ansible-core 2.19 and later make every value an inventory plugin sets untrusted unless the plugin says otherwise
 # (trusted_by_default), so nothing from the database can be templated. Older cores need wrap_var().

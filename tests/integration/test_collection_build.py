@@ -28,7 +28,7 @@ def test_build_install_offline_and_ansible_doc(tmp_path):
     env = ansible_env({"ANSIBLE_COLLECTIONS_PATH": str(install_path), "ANSIBLE_GALAXY_SERVER": "http://127.0.0.1:9/"})
     subprocess.run([tool("ansible-galaxy"), "collection", "install", "--offline", "-p", str(install_path), str(tarball)],
                    env=env, capture_output=True, text=True, check=True)
-    assert (install_path / "ansible_collections/ddi/kea_dns/plugins/module_utils/_kea.py").exists()
+    assert (install_path / "ansible_collections/ddi/kea_dns/plugins/module_utils/_kea/").exists()
 
     listing = subprocess.run([tool("ansible-doc"), "-l", "ddi.kea_dns", "--json"], env=env, capture_output=True, text=True, check=True)
     assert sorted(json.loads(listing.stdout)) == [f"ddi.kea_dns.{m}" for m in MODULES]

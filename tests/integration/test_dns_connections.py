@@ -19,7 +19,8 @@ from tests.harness.pipeline import ZONE, listener_target
 sys.path.insert(0, collections_path())
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import Change, RRset, RRsetKey, run_batch  # noqa: E402
-from ansible_collections.ddi.kea_dns.plugins.module_utils._settings import dns_backend, options_from_env  # noqa: E402
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.registry import dns_backend  # noqa: E402
+from ansible_collections.ddi.kea_dns.plugins.module_utils._options import options_from_env  # noqa: E402
 
 IDLE = 7.0  # longer than knotd's control timeout and the test BIND's TCP idle timeout (5 s)
 

@@ -220,7 +220,7 @@ def test_disaster_recovery_knotd_as_knot_with_a_secondary(tmp_path):
     from tests.harness.procs import wait_for  # pylint: disable=import-outside-toplevel
 
     sys.path.insert(0, collections_path())
-    from ansible_collections.ddi.kea_dns.plugins.module_utils import _archive as archive  # pylint: disable=import-outside-toplevel
+    from ansible_collections.ddi.kea_dns.plugins.module_utils._backup import archive  # pylint: disable=import-outside-toplevel
 
     for directory in (tmp_path, tmp_path.parent, tmp_path.parent.parent):  # pytest makes them 0700: knotd must enter them
         os.chmod(directory, 0o755)

@@ -24,7 +24,7 @@ from tests.harness.procs import wait_for
 
 sys.path.insert(0, collections_path())
 
-from ansible_collections.ddi.kea_dns.plugins.module_utils import _archive as archive  # noqa: E402
+from ansible_collections.ddi.kea_dns.plugins.module_utils._backup import archive  # noqa: E402
 
 HEADER = "address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,hostname,state,user_context\n"
 ROW = "10.99.7.{n},aa:bb:cc:00:07:{n:02x},,86400,1795400000,1,0,0,seed-{n},0,\n"

@@ -8,7 +8,7 @@ import re
 
 import yaml
 
-from ansible_collections.ddi.kea_dns.plugins.module_utils._settings import ENV
+from ansible_collections.ddi.kea_dns.plugins.module_utils._options import ENV
 
 FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "extensions", "awx", "credential_types.yml")
 SECRET_WORDS = ("password", "secret", "token", "key")

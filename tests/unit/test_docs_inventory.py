@@ -7,7 +7,7 @@ import re
 
 import yaml
 
-from ansible_collections.ddi.kea_dns.plugins.module_utils._settings import ENV
+from ansible_collections.ddi.kea_dns.plugins.module_utils._options import ENV
 
 DOC = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "docs", "inventory.md")
 

@@ -35,12 +35,7 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import (
     longest_zone,
     to_presentation,
 )
-from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import (
-    KeaDnsError,
-    MissingLibraryError,
-    NotFoundError,
-    TransportError,
-)
+from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import KeaDnsError, MissingLibraryError, NotFoundError, TransportError
 
 try:
     import dns.exception

@@ -26,13 +26,7 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import (
     longest_zone,
     to_presentation,
 )
-from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import (
-    AuthenticationError,
-    InvalidInputError,
-    KeaDnsError,
-    NotFoundError,
-    TransportError,
-)
+from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import AuthenticationError, InvalidInputError, KeaDnsError, NotFoundError, TransportError
 
 OWNER_ACCOUNT = "ddi.kea_dns"
 READ_PARALLEL = 4  # filtered GETs of one batch in flight at once

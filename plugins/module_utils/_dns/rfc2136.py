@@ -20,15 +20,7 @@ import socket
 import typing as t
 from dataclasses import dataclass, field
 
-from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import (
-    RECORD_TYPES,
-    Change,
-    DnsBackend,
-    RRset,
-    RRsetKey,
-    Traits,
-    to_presentation,
-)
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import RECORD_TYPES, Change, DnsBackend, RRset, RRsetKey, Traits, to_presentation
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.owner_txt import MARKER_LABEL
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import (
     AuthenticationError,

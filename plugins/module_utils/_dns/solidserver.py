@@ -36,16 +36,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns import http
-from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import (
-    RECORD_TYPES,
-    Change,
-    DnsBackend,
-    RRset,
-    RRsetKey,
-    Traits,
-    longest_zone,
-    parse_name,
-)
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import RECORD_TYPES, Change, DnsBackend, RRset, RRsetKey, Traits, longest_zone, parse_name
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import (
     AuthenticationError,
     InvalidInputError,

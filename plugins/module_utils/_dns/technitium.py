@@ -17,16 +17,7 @@ import typing as t
 from dataclasses import dataclass, field
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns import http
-from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import (
-    OWNER_MARK,
-    RECORD_TYPES,
-    Change,
-    DnsBackend,
-    RRset,
-    RRsetKey,
-    Traits,
-    longest_zone,
-)
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import OWNER_MARK, RECORD_TYPES, Change, DnsBackend, RRset, RRsetKey, Traits, longest_zone
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import (
     AuthenticationError,
     InvalidInputError,

@@ -26,19 +26,10 @@ import re
 import typing as t
 from dataclasses import dataclass, field
 
-from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import (
-    DEFAULT_TTL,
-    Change,
-    DnsBackend,
-    RRset,
-    RRsetKey,
-    fqdn,
-    reverse_name,
-    run_batch,
-)
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import DEFAULT_TTL, Change, DnsBackend, RRset, RRsetKey, fqdn, reverse_name, run_batch
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.plan import by_zone
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import InvalidInputError, NotFoundError
-from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import Reservation
+from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.model import Reservation
 
 DEFAULT_HOSTNAME_FILTER = ("*-ilo", "*-idrac", "*-bmc")
 # What makes a name have no record: not a valid DNS name, or no zone of the backend holds it. Anything else (the

@@ -1,5 +1,5 @@
 # Installed by the ddi.kea_dns.dns_listener role; run with the daemon's venv interpreter (as the unit does). The daemon's code is the collection's core
-# (plugins/module_utils/_sync/daemon.py), copied next to this file under lib/.
+# (plugins/module_utils/_daemon/), copied next to this file under lib/.
 """Kea reservations -> DNS and site-cabinet inventory files (ddi.kea_dns listener daemon)."""
 
 import os
@@ -14,7 +14,7 @@ if os.path.isdir(_LIB):
 elif os.path.basename(_COLLECTIONS) == "ansible_collections":
     sys.path.insert(0, os.path.dirname(_COLLECTIONS))  # run from an installed collection (playbooks/dns_reconcile.yml)
 
-from ansible_collections.ddi.kea_dns.plugins.module_utils._sync.daemon import main  # noqa: E402
+from ansible_collections.ddi.kea_dns.plugins.module_utils._daemon.main import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main())

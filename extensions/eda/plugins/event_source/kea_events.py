@@ -3,7 +3,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """ddi.kea_dns.kea_events: one event per change of a Kea reservation, read from the outbox of the kea_db_events role.
 
-A thin asyncio loop around ``plugins/module_utils/_sync/events.py`` (``Feed``), the collection's shared core.
+A thin asyncio loop around ``plugins/module_utils/_outbox/events.py`` (``Feed``), the collection's shared core.
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def _import_core() -> t.Any:
     root = os.path.dirname(collections)
     if os.path.basename(collections) == "ansible_collections" and root not in sys.path:
         sys.path.insert(0, root)
-    from ansible_collections.ddi.kea_dns.plugins.module_utils._sync import events  # pylint: disable=import-outside-toplevel
+    from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox import events  # pylint: disable=import-outside-toplevel
 
     return events
 

@@ -1,4 +1,4 @@
-"""The plugin variants of the option fragments declare the environment variables the core reads (_settings.ENV)."""
+"""The plugin variants of the option fragments declare the environment variables the core reads (_options.ENV)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import yaml
 
 from ansible_collections.ddi.kea_dns.plugins.doc_fragments.kea_db import ModuleDocFragment as KeaDb
 from ansible_collections.ddi.kea_dns.plugins.doc_fragments.vault import ModuleDocFragment as Vault
-from ansible_collections.ddi.kea_dns.plugins.module_utils._settings import ENV
+from ansible_collections.ddi.kea_dns.plugins.module_utils._options import ENV
 
 
 def test_plugin_fragments_match_the_core_environment_variables():

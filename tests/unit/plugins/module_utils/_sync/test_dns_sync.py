@@ -8,7 +8,7 @@ import pytest
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import DnsBackend, RRset, RRsetKey, Traits, longest_zone, run_batch
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import TransportError
-from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import Reservation, ReservationKey
+from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.model import Reservation, ReservationKey
 from ansible_collections.ddi.kea_dns.plugins.module_utils._sync.dns_sync import DnsSync, SyncSettings
 
 ZONE, REVERSE = "site.test", "99.10.in-addr.arpa"

@@ -1,0 +1,170 @@
+# Copyright: ddi.kea_dns contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""PRIVATE to the collection: a Kea DHCPv4 host reservation (its key, its fields, a lease) and what a task asks
+for (DesiredReservation, from a module's parameters). Plain data: no Ansible, no database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import InvalidInputError
+from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.fields import (
+    DATA_FIELDS,
+    IDENTIFIER_TYPE_NAMES,
+    MAC_OCTETS,
+    MANAGED_KEY,
+    MANAGED_VALUE,
+    OPTION_NAMES,
+    format_identifier,
+    parse_client_classes,
+    parse_hostname,
+    parse_hw_address_length,
+    parse_identifier,
+    parse_identifier_type,
+    parse_ipv4,
+    parse_mac,
+    parse_subnet_id,
+    parse_text,
+    parse_user_context,
+)
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class ReservationKey:
+    """Kea's identity of a DHCPv4 reservation (unique index key_dhcp4_identifier_subnet_id)."""
+
+    subnet_id: int
+    identifier_type: int
+    identifier: bytes
+
+    def label(self) -> str:
+        return f"subnet {self.subnet_id} {IDENTIFIER_TYPE_NAMES[self.identifier_type]} {format_identifier(self.identifier)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """One DHCPv4 host reservation, in canonical Python types."""
+
+    key: ReservationKey
+    ip: str | None = None
+    hostname: str | None = None
+    client_classes: tuple[str, ...] = ()
+    next_server: str | None = None
+    server_hostname: str | None = None
+    boot_file_name: str | None = None
+    user_context: dict | None = field(default=None, compare=True, hash=False)
+    host_id: int | None = field(default=None, compare=False)
+
+    @property
+    def managed(self) -> bool:
+        return bool(self.user_context) and self.user_context.get(MANAGED_KEY) == MANAGED_VALUE  # type: ignore[union-attr]
+
+    def to_dict(self) -> dict:
+        """The one output shape: _info results, module results and diffs all use it."""
+        return {
+            "identifier": format_identifier(self.key.identifier),
+            "identifier_type": IDENTIFIER_TYPE_NAMES[self.key.identifier_type],
+            "subnet_id": self.key.subnet_id,
+            "ip": self.ip,
+            "hostname": self.hostname,
+            "client_classes": list(self.client_classes),
+            "next_server": self.next_server,
+            "server_hostname": self.server_hostname,
+            "boot_file_name": self.boot_file_name,
+            "user_context": self.user_context,
+            "managed": self.managed,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """The DHCPv4 lease Kea holds for a reserved address (its ``lease4`` row), as the inventory shows it."""
+
+    state: str  # Kea's lease_state name: default (leased), declined, expired-reclaimed, ...
+    expire: int  # Unix time the lease expires
+    valid_lifetime: int  # seconds
+
+    @property
+    def last_seen(self) -> int:
+        """Unix time of the client's last transmission (Kea's CLTT: expire - valid lifetime)."""
+        return self.expire - self.valid_lifetime
+
+
+@dataclass(frozen=True)
+class DesiredReservation:
+    """What a task asks for. Data fields left as None keep their current value."""
+
+    key: ReservationKey
+    present: bool = True
+    ip: str | None = None
+    hostname: str | None = None
+    client_classes: tuple[str, ...] | None = None
+    next_server: str | None = None
+    server_hostname: str | None = None
+    boot_file_name: str | None = None
+    user_context: dict | None = None
+    source: str = "reservation"  # where it came from, for error messages
+
+    def apply_to(self, current: Reservation | None) -> Reservation:
+        """The reservation as it must be after the task; it is marked as managed by the collection."""
+        base = current or Reservation(key=self.key)
+        changes = {name: getattr(self, name) for name in DATA_FIELDS if getattr(self, name) is not None}
+        for name in ("hostname", "next_server", "server_hostname", "boot_file_name"):
+            if changes.get(name) == "":
+                changes[name] = None  # an empty string clears the column
+        context = dict(changes.get("user_context", base.user_context) or {})
+        context[MANAGED_KEY] = MANAGED_VALUE
+        changes["user_context"] = context
+        return replace(base, **changes)
+
+
+def desired_from_params(params: dict, source: str, defaults: dict | None = None) -> DesiredReservation:
+    """Validate one reservation given as module/plugin options; errors name the field and value."""
+    defaults = defaults or {}
+    is_mac = params.get("mac") is not None  # mac is always a MAC address (EUI-48), whatever hw_address_length says
+    if is_mac:
+        if params.get("identifier") not in (None, params["mac"]):
+            raise InvalidInputError(f"{source}.mac", params["mac"], "give either identifier or its alias mac, not both")
+        params = dict(params, identifier=params["mac"])
+    unknown = sorted(set(params) - set(OPTION_NAMES) - {"mac"})
+    if unknown:
+        raise InvalidInputError(source, unknown[0], f"unknown option; the options are {', '.join(OPTION_NAMES)} (alias mac)")
+
+    def pick(name: str) -> object:
+        value = params.get(name)
+        return defaults.get(name) if value is None else value
+
+    def where(name: str) -> str:
+        return f"{source}.{name}" if source != "reservation" else name
+
+    identifier_type = parse_identifier_type(pick("identifier_type") or "hw-address", where("identifier_type"))
+    length = pick("hw_address_length")
+    hw_address_length = MAC_OCTETS if length is None else parse_hw_address_length(length, where("hw_address_length"))
+    if pick("identifier") is None:
+        raise InvalidInputError(where("identifier"), None, "the identifier (MAC address) is required")
+    if pick("subnet_id") is None:
+        raise InvalidInputError(where("subnet_id"), None, "the subnet id is required (0 for a global reservation)")
+    if is_mac:
+        identifier = parse_mac(pick("identifier"), where("identifier"))
+    else:
+        identifier = parse_identifier(pick("identifier"), identifier_type, where("identifier"), hw_address_length)
+    key = ReservationKey(subnet_id=parse_subnet_id(pick("subnet_id"), where("subnet_id")), identifier_type=identifier_type, identifier=identifier)
+    state = pick("state") or "present"
+    if state not in ("present", "absent"):
+        raise InvalidInputError(where("state"), state, "expected present or absent")
+    values: dict = {}
+    if params.get("ip") is not None:
+        values["ip"] = parse_ipv4(params["ip"], where("ip"))
+    if params.get("hostname") is not None:
+        values["hostname"] = parse_hostname(params["hostname"], where("hostname")) if params["hostname"] != "" else ""
+    if params.get("client_classes") is not None:
+        values["client_classes"] = parse_client_classes(params["client_classes"], where("client_classes"))
+    if params.get("next_server") is not None:
+        values["next_server"] = parse_ipv4(params["next_server"], where("next_server")) if params["next_server"] != "" else ""
+    for name in ("server_hostname", "boot_file_name"):
+        if params.get(name) is not None:
+            values[name] = parse_text(params[name], where(name))
+    if params.get("user_context") is not None:
+        values["user_context"] = parse_user_context(params["user_context"], where("user_context"))
+    return DesiredReservation(key=key, present=state == "present", source=source, **values)

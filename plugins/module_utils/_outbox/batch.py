@@ -1,0 +1,75 @@
+# Copyright: ddi.kea_dns contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""PRIVATE to the collection: claimed outbox rows -> what one DNS batch must make true.
+
+Shared by every consumer of the outbox, so that each one applies a row the same way: the listener daemon
+(``_daemon/listener.py``, rows it claimed) and the ``dns_sync`` module (rows the EDA source handed over; ``_module/dns_sync.py``).
+The EDA source (``events.py``) checks rows with ``check_rows`` too, so that a row the appliers would skip is skipped
+at the source and never becomes an event.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from dataclasses import dataclass
+
+from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import AuthenticationError, KeaDnsError, NotFoundError, TransportError
+from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import hosts
+from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.fields import int_to_ipv4
+from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.model import Reservation
+from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox import rows as outbox
+from ansible_collections.ddi.kea_dns.plugins.module_utils._sync.dns_sync import SyncSettings
+
+# Event batches take this advisory lock shared, a reconcile takes it exclusive: a reconcile never writes a state
+# older than what a concurrent batch (of any consumer) already applied.
+RECONCILE_LOCK = outbox.lock_key("reconcile")
+# Unreachable, credentials refused, or the zone missing: a state of the DNS backend, not of a row -> retried.
+RETRIED = (TransportError, AuthenticationError, NotFoundError)
+REFUSALS_BEFORE_SKIP = 3  # a row the DNS backend refuses this many times (with backoff in between) is skipped
+
+
+def retried(exc: BaseException) -> bool:
+    """Whether a DNS error is a state of the backend (retry the rows later), not a refusal of the rows."""
+    return isinstance(exc, RETRIED) or isinstance(getattr(exc, "cause", None), RETRIED)
+
+
+def check_rows(rows: t.Sequence[outbox.OutboxRow], settings: SyncSettings) -> dict[int, str]:
+    """Rows that can never be applied as they are, with the reason (they are skipped; their valid names are still
+    synced): not what the triggers write, or a selected hostname that is no valid DNS name."""
+    problems = {}
+    for row in rows:
+        problem = row.malformed()
+        if problem is None:
+            for hostname in sorted(row.hostnames()):
+                if settings.selects(hostname):
+                    try:
+                        settings.fqdn(hostname)
+                    except KeaDnsError as exc:
+                        problem = str(exc)
+                        break
+        if problem is not None:
+            problems[row.id] = problem
+    return problems
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Claimed rows, the names and addresses they touch, and the current reservations of those (read under locks)."""
+
+    rows: tuple[outbox.OutboxRow, ...]
+    invalid: dict[int, str]
+    hostnames: frozenset[str]
+    addresses: frozenset[str]
+    reservations: tuple[Reservation, ...]
+
+
+def read(cursor: t.Any, rows: t.Sequence[outbox.OutboxRow], settings: SyncSettings) -> Batch:
+    """In the claiming transaction: lock every name and address the rows touch (sorted, so consumers cannot
+    deadlock), then read their current reservations. The plan is made from those, never from the rows' own values,
+    so the newest state wins whatever order the rows were claimed or delivered in."""
+    hostnames = frozenset().union(*(row.hostnames() for row in rows))
+    addresses = frozenset(int_to_ipv4(number) for row in rows for number in row.addresses())
+    outbox.lock(cursor, sorted(hostnames | addresses))
+    reservations = hosts.select_reservations_touching(cursor, hostnames, addresses)
+    return Batch(tuple(rows), check_rows(rows, settings), hostnames, addresses, tuple(reservations))
