@@ -4,7 +4,7 @@ Wall time of the whole ansible-playbook process (Ansible start-up included), aga
 tests/harness: Knot 3.2 through its control socket, PostgreSQL with Kea's schema (kea-admin db-init). Peers in the
 same run: seed 003's merge (one knotc zone-set process per record inside one transaction) and pg_dump / pg_restore of
 the two lease tables (data only) into a fresh database.
-Run through the project venv:  .venv/bin/python benchmarks/backup_restore.py
+Run through the project venv:  .venv/bin/python -m benchmarks.backup_restore
 Results are recorded in docs/benchmarks.md with the machine they ran on.
 """
 
@@ -19,12 +19,10 @@ import tempfile
 import time
 from xml.etree import ElementTree
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from benchmarks.kea_reservation_apply import machine  # noqa: E402
-from tests.harness.ansible import ansible_env, tool  # noqa: E402
-from tests.harness.dns_servers import Knot  # noqa: E402
-from tests.harness.postgres import PgCluster, fill_leases  # noqa: E402
+from benchmarks.kea_reservation_apply import machine
+from tests.harness.ansible import ansible_env, tool
+from tests.harness.dns_servers import Knot
+from tests.harness.postgres import PgCluster, fill_leases
 
 
 def timed_play(work: str, tag: str, task: dict, env: dict | None = None) -> tuple[float, float]:

@@ -4,7 +4,7 @@ Wall time of the whole ansible-playbook process (Ansible start-up included), aga
 tests/harness (PowerDNS with its sqlite3 backend; Knot through its control socket; BIND 9 through RFC 2136). The list is
 read with the file lookup. SOLIDserver runs against the emulator with latency added to every call: one call at a time
 (solidserver_max_parallel=1) against the bounded parallel calls, and the seeds' one-record-at-a-time way on a sample.
-Run through the project venv:  .venv/bin/python benchmarks/dns_record_batch.py
+Run through the project venv:  .venv/bin/python -m benchmarks.dns_record_batch
 Results are recorded in docs/benchmarks.md with the machine they ran on.
 """
 
@@ -19,13 +19,11 @@ import tempfile
 import time
 import warnings
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from benchmarks.kea_reservation_apply import machine  # noqa: E402
-from tests.harness.ansible import ansible_env, tool  # noqa: E402
-from tests.harness.dns_servers import Bind, Knot, PowerDns  # noqa: E402
-from tests.harness.procs import launch  # noqa: E402
-from tests.harness.solidserver import SolidServerEmulator  # noqa: E402
+from benchmarks.kea_reservation_apply import machine
+from tests.harness.ansible import ansible_env, tool
+from tests.harness.dns_servers import Bind, Knot, PowerDns
+from tests.harness.procs import launch
+from tests.harness.solidserver import SolidServerEmulator
 
 
 def write_play(work: str, tag: str, provider: str, items: list[dict], extra: dict | None = None) -> str:

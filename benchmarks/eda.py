@@ -21,7 +21,7 @@ run_playbook:
 3. Loss while disconnected: with the rulebook running, PostgreSQL is restarted and ``--burst`` rows are committed
    just after; how many of them DNS ever answers (pg_listener cannot see what was NOTIFYed before it reconnected).
 
-Run through the project venv:  .venv/bin/python benchmarks/eda.py
+Run through the project venv:  .venv/bin/python -m benchmarks.eda
 Results are recorded in docs/benchmarks.md with the machine they ran on.
 """
 
@@ -36,17 +36,15 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import yaml
 
-import yaml  # noqa: E402
-
-from benchmarks.kea_reservation_apply import machine  # noqa: E402
-from benchmarks.listener import percentile  # noqa: E402
-from tests.harness.ansible import run_tasks, tool  # noqa: E402
-from tests.harness.dns_servers import PowerDns  # noqa: E402
-from tests.harness.postgres import PgCluster  # noqa: E402
-from tests.harness.procs import launch, wait_for  # noqa: E402
-from tests.harness.rulebook import READY, RulebookProcess  # noqa: E402
+from benchmarks.kea_reservation_apply import machine
+from benchmarks.listener import percentile
+from tests.harness.ansible import run_tasks, tool
+from tests.harness.dns_servers import PowerDns
+from tests.harness.postgres import PgCluster
+from tests.harness.procs import launch, wait_for
+from tests.harness.rulebook import READY, RulebookProcess
 
 PASSWORD = "bench-eda-pw"
 ZONE = "site.test"

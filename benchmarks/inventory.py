@@ -17,7 +17,7 @@ Then best and median wall time of ``--rounds`` whole processes each:
 6. the plugin alone, in a process of its own: the database query and parse (``Fetcher.fetch``), and the whole
    ``parse()`` into an inventory (query, parse, hosts and variables added), without ansible-core's output work.
 
-Run through the project venv:  .venv/bin/python benchmarks/inventory.py
+Run through the project venv:  .venv/bin/python -m benchmarks.inventory
 Results are recorded in docs/benchmarks.md with the machine they ran on.
 """
 
@@ -32,11 +32,9 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from benchmarks.kea_reservation_apply import machine  # noqa: E402
-from tests.harness.ansible import ansible_env, collections_path, tool  # noqa: E402
-from tests.harness.postgres import PgCluster  # noqa: E402
+from benchmarks.kea_reservation_apply import machine
+from tests.harness.ansible import ansible_env, collections_path, tool
+from tests.harness.postgres import PgCluster
 
 ZONE = "oob.example.com"
 

@@ -21,7 +21,7 @@ condition; the AWX source file as shipped (one compose expression and one keyed 
 same two variables: a ``group_vars/all.yml`` next to the source file, which ansible-core templates only when a task
 reads the variable.
 
-Run through the project venv:  .venv/bin/python benchmarks/inventory_compose.py
+Run through the project venv:  .venv/bin/python -m benchmarks.inventory_compose
 Results are recorded in docs/benchmarks.md ("Inventory plugin: the cost of compose") and docs/inventory.md.
 """
 
@@ -37,12 +37,10 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from benchmarks.inventory import ZONE, load  # noqa: E402
-from benchmarks.kea_reservation_apply import machine  # noqa: E402
-from tests.harness.ansible import ansible_env, tool  # noqa: E402
-from tests.harness.postgres import PgCluster  # noqa: E402
+from benchmarks.inventory import ZONE, load
+from benchmarks.kea_reservation_apply import machine
+from tests.harness.ansible import ansible_env, tool
+from tests.harness.postgres import PgCluster
 
 COMMON = f"plugin: ddi.kea_dns.kea_reservations\nleases: true\ndns_zone: {ZONE}\n"
 REDFISH = """  redfish_url: "'https://' ~ ansible_host ~ '/redfish/v1'"\n"""

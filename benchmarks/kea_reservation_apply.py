@@ -1,7 +1,7 @@
 """Benchmark: N reservations (default 10,000) in one ddi.kea_dns.kea_reservation task, then the no-change re-apply.
 
 Wall time of the whole ansible-playbook process (Ansible start-up included), against a throwaway
-PostgreSQL with Kea's schema. Run through the project venv:  .venv/bin/python benchmarks/kea_reservation_apply.py
+PostgreSQL with Kea's schema. Run through the project venv:  .venv/bin/python -m benchmarks.kea_reservation_apply
 Results are recorded in docs/benchmarks.md with the machine they ran on.
 """
 
@@ -17,10 +17,8 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from tests.harness.ansible import ansible_env, tool  # noqa: E402
-from tests.harness.postgres import PgCluster  # noqa: E402
+from tests.harness.ansible import ansible_env, tool
+from tests.harness.postgres import PgCluster
 
 
 def reservations(count: int) -> list[dict]:

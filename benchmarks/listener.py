@@ -9,7 +9,7 @@
    nothing needs doing (wall time of the process and the reconcile's own time from its log line).
 4. Memory: the daemon's resident set (VmRSS, and the peak VmHWM) after its start-up reconcile of those reservations.
 
-Run through the project venv:  .venv/bin/python benchmarks/listener.py
+Run through the project venv:  .venv/bin/python -m benchmarks.listener
 Results are recorded in docs/benchmarks.md with the machine they ran on.
 """
 
@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import re
 import select
 import statistics
@@ -26,16 +25,14 @@ import sys
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import requests
 
-import requests  # noqa: E402
-
-from benchmarks.kea_reservation_apply import machine  # noqa: E402
-from tests.harness.ansible import run_tasks  # noqa: E402
-from tests.harness.dns_servers import Knot, PowerDns  # noqa: E402
-from tests.harness.listener import ListenerProcess  # noqa: E402
-from tests.harness.postgres import PgCluster  # noqa: E402
-from tests.harness.procs import launch, wait_for  # noqa: E402
+from benchmarks.kea_reservation_apply import machine
+from tests.harness.ansible import run_tasks
+from tests.harness.dns_servers import Knot, PowerDns
+from tests.harness.listener import ListenerProcess
+from tests.harness.postgres import PgCluster
+from tests.harness.procs import launch, wait_for
 
 PASSWORD = "bench-listener-pw"
 ZONE = "site.test"

@@ -18,7 +18,7 @@ daemon's own class (``Daemon`` of _daemon/loop.py, its ``reconcile()`` and ``dra
 measured by wrapping the functions and methods it calls (SQL read, desired records, list_zone, planning, apply,
 claim, per-key reads...); ``--cprofile DIR`` also runs them under cProfile and prints the top functions.
 
-Run through the project venv:  .venv/bin/python benchmarks/listener_scale.py
+Run through the project venv:  .venv/bin/python -m benchmarks.listener_scale
 Results are recorded in docs/benchmarks.md ("Listener daemon at 100,000 reservations") with the machine.
 """
 
@@ -38,12 +38,10 @@ import time
 import typing as t
 from dataclasses import dataclass, field
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import yaml
 
-import yaml  # noqa: E402
-
-from benchmarks.kea_reservation_apply import machine  # noqa: E402
-from benchmarks.listener import (  # noqa: E402
+from benchmarks.kea_reservation_apply import machine
+from benchmarks.listener import (
     PASSWORD,
     ZONE,
     bench_burst,
@@ -54,10 +52,10 @@ from benchmarks.listener import (  # noqa: E402
     load_reservations,
     row,
 )
-from tests.harness.ansible import collections_path, run_tasks  # noqa: E402
-from tests.harness.dns_servers import ZONES, Knot, PowerDns  # noqa: E402
-from tests.harness.postgres import PgCluster  # noqa: E402
-from tests.harness.procs import launch, run  # noqa: E402
+from tests.harness.ansible import collections_path, run_tasks
+from tests.harness.dns_servers import ZONES, Knot, PowerDns
+from tests.harness.postgres import PgCluster
+from tests.harness.procs import launch, run
 
 
 @dataclass(frozen=True)

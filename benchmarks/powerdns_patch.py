@@ -8,7 +8,7 @@ daemon writes with ``powerdns_ownership: txt``), so 2 x size RRsets. Then, ``--t
 - the same with ``api_rectify`` off;
 - a filtered GET of one RRset (``?rrset_name=...&rrset_type=A``).
 
-Run through the project venv:  .venv/bin/python benchmarks/powerdns_patch.py
+Run through the project venv:  .venv/bin/python -m benchmarks.powerdns_patch
 Results are recorded in docs/benchmarks.md and docs/backends/powerdns.md with the machine they ran on.
 """
 
@@ -22,11 +22,9 @@ import statistics
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from benchmarks.kea_reservation_apply import machine  # noqa: E402
-from tests.harness.dns_servers import PowerDns  # noqa: E402
-from tests.harness.procs import launch  # noqa: E402
+from benchmarks.kea_reservation_apply import machine
+from tests.harness.dns_servers import PowerDns
+from tests.harness.procs import launch
 
 ZONE = "site.test"
 

@@ -17,13 +17,11 @@ import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from tests.harness.ansible import ansible_env, tool  # noqa: E402
-from tests.harness.dns_servers import Knot  # noqa: E402
-from tests.harness.listener import ListenerProcess, read_env_file  # noqa: E402
-from tests.harness.postgres import PgCluster  # noqa: E402
-from tests.harness.procs import free_port  # noqa: E402
+from tests.harness.ansible import ansible_env, tool
+from tests.harness.dns_servers import Knot
+from tests.harness.listener import ListenerProcess, read_env_file
+from tests.harness.postgres import PgCluster
+from tests.harness.procs import free_port
 
 SHOW_SQL = ("SELECT hostname, host('0.0.0.0'::inet + ipv4_address) AS ip, encode(dhcp_identifier, 'hex') AS identifier, "
             "dhcp_identifier_type, dhcp4_subnet_id FROM hosts ORDER BY ipv4_address")

@@ -6,4 +6,4 @@ set -euo pipefail
 # shellcheck source=scripts/setup.sh
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 cd "$KEA_DNS_ROOT"
-exec python scripts/lab.py "$@"
+exec python -m scripts.lab "$@"

@@ -46,6 +46,10 @@ ENV = {
     "solidserver_ca_cert": ("SOLIDSERVER_CA_CERT",),
 }
 
+# Choices that more than one door checks (the modules' argument specs, the daemon's options, the backends).
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")  # libpq sslmode
+TSIG_ALGORITHMS = ("hmac-sha256", "hmac-sha384", "hmac-sha512", "hmac-sha224", "hmac-sha1", "hmac-md5")
+
 
 def options_from_env(environ: t.Mapping[str, str] | None = None) -> dict[str, str]:
     """The options set through the environment (the first variable of each that is set)."""

@@ -13,7 +13,7 @@ from tests.harness.ansible import REPO_ROOT
 
 def test_the_lab_shows_dns_answers_and_inventory_files_and_cleans_up():
     before = set(glob.glob(os.path.join(tempfile.gettempdir(), "kea-dns-*")))
-    proc = subprocess.run([sys.executable, os.path.join(REPO_ROOT, "scripts", "lab.py")], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "scripts.lab"], cwd=REPO_ROOT, capture_output=True, text=True,
                           timeout=600, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     out = proc.stdout

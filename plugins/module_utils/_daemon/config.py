@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.registry import PROVIDERS
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import InvalidInputError
-from ansible_collections.ddi.kea_dns.plugins.module_utils._options import ENV, options_from_env
+from ansible_collections.ddi.kea_dns.plugins.module_utils._options import ENV, SSL_MODES, TSIG_ALGORITHMS, options_from_env
 from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox.schema import IDENTIFIER_RE
 
 try:
@@ -78,7 +78,7 @@ OPTIONS = (
     Option("reconcile_interval", float, 3600.0, "seconds between full reconciles after the start-up one (0: never)"),
     Option("retry_max_interval", float, 30.0, "longest wait between retries after a database or DNS failure"),
     Option("outbox_retention", float, 168.0, "hours to keep done and skipped outbox rows"),
-    Option("db_sslmode", str, "prefer", "libpq sslmode"),
+    Option("db_sslmode", str, "prefer", "libpq sslmode", SSL_MODES),
     Option("db_sslrootcert", str, None, "CA bundle for the database"),
     Option("db_connect_timeout", int, 10, "seconds to wait for a database connection"),
     Option("vault_addr", str, None, "Vault address (or VAULT_ADDR)"),
@@ -98,18 +98,18 @@ OPTIONS = (
     Option("rfc2136_server", str, None, "RFC 2136 server address"),
     Option("rfc2136_port", int, None, "RFC 2136 server port"),
     Option("rfc2136_key_name", str, None, "TSIG key name"),
-    Option("rfc2136_key_algorithm", str, None, "TSIG algorithm"),
+    Option("rfc2136_key_algorithm", str, None, "TSIG algorithm (default: hmac-sha256)", TSIG_ALGORITHMS),
     Option("knot_socket", str, None, "Knot control socket"),
     Option("technitium_api_url", str, None, "Technitium API URL"),
     Option("technitium_validate_certs", bool, True, "verify the Technitium API certificate"),
     Option("solidserver_host", str, None, "SOLIDserver host"),
-    Option("solidserver_auth_method", str, None, "SOLIDserver login (native or basic)"),
+    Option("solidserver_auth_method", str, None, "SOLIDserver login: native (default) or basicauth", ("native", "basicauth")),
     Option("solidserver_dns_server", str, None, "SOLIDserver DNS server name (overrides dns_scope)"),
     Option("solidserver_scope_servers", dict, None, "dns_scope -> SOLIDserver DNS server name"),
     Option("solidserver_ca_cert", str, None, "CA bundle for SOLIDserver"),
     Option("solidserver_validate_certs", bool, True, "verify the SOLIDserver certificate"),
     Option("solidserver_max_parallel", int, None, "parallel SOLIDserver calls"),
-    Option("solidserver_rate_limit", int, None, "SOLIDserver calls per second (0: no limit)"),
+    Option("solidserver_rate_limit", int, None, "SOLIDserver calls per minute (0: no limit)"),
 )
 BY_NAME = {option.name: option for option in OPTIONS}
 

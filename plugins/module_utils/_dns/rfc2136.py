@@ -30,6 +30,7 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import (
     NotFoundError,
     TransportError,
 )
+from ansible_collections.ddi.kea_dns.plugins.module_utils._options import TSIG_ALGORITHMS
 
 try:
     import dns.exception
@@ -52,7 +53,7 @@ class TransferRefusedError(KeaDnsError):
     """The server refused the zone transfer (AXFR)."""
 
 
-ALGORITHMS = ("hmac-sha256", "hmac-sha384", "hmac-sha512", "hmac-sha224", "hmac-sha1", "hmac-md5")
+ALGORITHMS = TSIG_ALGORITHMS
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,8 @@ from __future__ import annotations
 from ansible.module_utils.common.parameters import env_fallback
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.registry import PROVIDERS
-from ansible_collections.ddi.kea_dns.plugins.module_utils._options import ENV
+from ansible_collections.ddi.kea_dns.plugins.module_utils._options import ENV, SSL_MODES, TSIG_ALGORITHMS
 from ansible_collections.ddi.kea_dns.plugins.module_utils._vault import DEFAULT_DB_PATH, DEFAULT_DNS_PATH, DEFAULT_MOUNT
-
-SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
 
 
 def _env(option: str) -> tuple:
@@ -32,7 +30,7 @@ def kea_db_argspec() -> dict:
         "db_name": {"type": "str", "default": "kea", "fallback": _env("db_name")},
         "db_user": {"type": "str", "default": "kea", "fallback": _env("db_user")},
         "db_password": {"type": "str", "no_log": True, "fallback": _env("db_password")},
-        "db_sslmode": {"type": "str", "default": "prefer", "choices": SSL_MODES, "fallback": _env("db_sslmode")},
+        "db_sslmode": {"type": "str", "default": "prefer", "choices": list(SSL_MODES), "fallback": _env("db_sslmode")},
         "db_sslrootcert": {"type": "path", "fallback": _env("db_sslrootcert")},
         "db_connect_timeout": {"type": "int", "default": 10},
         "db_vault_path": {"type": "str", "default": DEFAULT_DB_PATH},
@@ -98,15 +96,12 @@ def dns_powerdns_argspec() -> dict:
 
 
 def dns_rfc2136_argspec() -> dict:
-    # Imported here: the modules that take no DNS options (kea_reservation, lease_backup, ...) import no DNS library.
-    from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.rfc2136 import ALGORITHMS  # pylint: disable=import-outside-toplevel
-
     return {
         "rfc2136_server": {"type": "str", "default": "127.0.0.1", "fallback": _env("rfc2136_server")},
         "rfc2136_port": {"type": "int", "default": 53, "fallback": _env("rfc2136_port")},
         "rfc2136_key_name": {"type": "str", "fallback": _env("rfc2136_key_name")},
         "rfc2136_key_secret": {"type": "str", "no_log": True, "fallback": _env("rfc2136_key_secret")},
-        "rfc2136_key_algorithm": {"type": "str", "default": "hmac-sha256", "choices": list(ALGORITHMS),
+        "rfc2136_key_algorithm": {"type": "str", "default": "hmac-sha256", "choices": list(TSIG_ALGORITHMS),
                                   "fallback": _env("rfc2136_key_algorithm")},
     }
 
@@ -124,6 +119,7 @@ def dns_technitium_argspec() -> dict:
 
 
 def dns_solidserver_argspec() -> dict:
+    # Imported here: the modules that take no DNS options (kea_reservation, lease_backup, ...) import no DNS library.
     from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.solidserver import DEFAULT_SCOPE_SERVERS  # pylint: disable=import-outside-toplevel
 
     return {
