@@ -39,7 +39,7 @@ def fill(server: PowerDns, size: int) -> None:
         for index in range(size):
             name = f"us3-cab{index // 40}-ru{index % 40}-idrac.{ZONE}"
             rows.append((domain_id, name, "A", f"10.{index >> 16 & 255}.{index >> 8 & 255}.{index & 255}"))
-            rows.append((domain_id, f"_kea-dns.{name}", "TXT", '"managed-by ddi.kea_dns A"'))
+            rows.append((domain_id, f"_kea-dns.{name}", "TXT", '"managed-by ddi.kea_dns A owner=kea/default"'))
         database.executemany("INSERT INTO records (domain_id, name, type, content, ttl, prio, disabled, auth) VALUES (?, ?, ?, ?, 600, 0, 0, 1)", rows)
         database.commit()
     finally:
@@ -66,7 +66,7 @@ def measure(size: int, tries: int) -> dict:
                 times.append(timed(lambda body=body: server.api("PATCH", f"/zones/{ZONE}.", json=body)))
             result[f"patch_ms_rectify_{'on' if rectify else 'off'}"] = round(statistics.median(times), 1)
         name = f"us3-cab0-ru1-idrac.{ZONE}."
-        gets = [timed(lambda: server.api("GET", f"/zones/{ZONE}.", params={"rrset_name": name, "rrset_type": "A"})) for _ in range(tries)]
+        gets = [timed(lambda: server.api("GET", f"/zones/{ZONE}.", params={"rrset_name": name, "rrset_type": "A"})) for _try in range(tries)]
         result["filtered_get_ms"] = round(statistics.median(gets), 1)
         return result
     finally:

@@ -35,7 +35,7 @@ options:
   dns_owner_txt:
     description:
       - For backends that keep no owner metadata with records (V(rfc2136), V(knot)), also keep a TXT record
-        C(_kea-dns.<name>) holding C(managed-by ddi.kea_dns <TYPE>) for every RRset this collection writes, changed
+        C(_kea-dns.<name>) holding C(managed-by ddi.kea_dns <TYPE> owner=<owner id>) for every RRset this collection writes, changed
         in the same atomic call as the records. Records then read back with C(owned=true), and later prune and
         reconcile touch only those.
       - The marker records are not counted in the C(summary) of M(ddi.kea_dns.dns_record) or shown in its diff.

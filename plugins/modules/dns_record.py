@@ -16,8 +16,9 @@ description:
     Technitium has no batch call; there the records are written one call at a time and a failure names what was applied.
   - O(ptr=true) also manages the PTR record of every A/AAAA value, in the reverse zone found by longest match
     on the server (or O(ptr_zone)).
-  - Records written through a backend that stores owner metadata are marked as owned by the collection;
-    on PowerDNS this is an RRset comment with account C(ddi.kea_dns).
+  - Records written through a backend that stores owner metadata are marked as owned by the collection, with the
+    default owner id C(kea/default) (the listener daemon's default); on PowerDNS this is an RRset comment with account
+    C(ddi.kea_dns). See C(docs/dns.md), "Owner ids".
 author:
   - ddi.kea_dns maintainers (@ddi)
 extends_documentation_fragment:
@@ -177,7 +178,7 @@ changes:
   type: list
   elements: dict
   sample:
-    - {action: create, zone: site.test, name: us3-cab10-ru20-idrac.site.test, type: A, values: [10.99.0.50], ttl: 600, owned: true}
+    - {action: create, zone: site.test, name: us3-cab10-ru20-idrac.site.test, type: A, values: [10.99.0.50], ttl: 600, owned: true, owner: kea/default}
 summary:
   description: How many RRsets were created, updated, deleted and left unchanged.
   returned: always

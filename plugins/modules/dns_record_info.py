@@ -86,6 +86,11 @@ records:
     owned:
       description: Whether the RRset carries the collection's owner metadata (backends that store it).
       type: bool
+    owner:
+      description:
+        - The owner id in that metadata (for example C(kea/default) or C(kea/site2)); null when the RRset has none.
+        - Metadata written before owner ids existed reads as C(kea/default).
+      type: str
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -73,10 +73,19 @@ options:
     default: ['*-ilo', '*-idrac', '*-bmc']
   take_over:
     description:
-      - Replace a record in scope that the collection does not own when it disagrees with the reservations (it is
-        owned by the collection from then on). Off by default; the hand-made record is then reported as a conflict.
+      - Replace a record in scope that carries no mark of the collection when it disagrees with the reservations (it
+        is this owner's from then on). Off by default; the hand-made record is then reported as a conflict. A record
+        of another owner id is never taken over.
     type: bool
     default: false
+  owner_id:
+    description:
+      - The owner id of the records this task writes, changes and deletes, as the listener daemon's O(owner_id). Records
+        marked with another owner id (a second Kea site or a Kubernetes cluster writing the same zone) are reported as
+        conflicts and never changed or deleted.
+      - Records written before owner ids existed belong to V(kea/default).
+    type: str
+    default: kea/default
   dns_owner_txt:
     description:
       - TXT ownership markers for backends that keep no owner metadata (Knot, RFC 2136), as the listener daemon
@@ -178,6 +187,7 @@ not_pending:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.ownership import DEFAULT_OWNER
 from ansible_collections.ddi.kea_dns.plugins.module_utils._module.argspec import dns_argspec, kea_db_argspec, vault_argspec
 from ansible_collections.ddi.kea_dns.plugins.module_utils._module.dns_sync import sync_rows
 from ansible_collections.ddi.kea_dns.plugins.module_utils._module.edge import run, summarise_long_list
@@ -196,6 +206,7 @@ def main() -> None:
         "ttl": {"type": "int", "default": 600},
         "hostname_filter": {"type": "list", "elements": "str", "default": list(DEFAULT_HOSTNAME_FILTER)},
         "take_over": {"type": "bool", "default": False},
+        "owner_id": {"type": "str", "default": DEFAULT_OWNER},
         "dns_owner_txt": {"type": "bool", "default": True},
         "events_schema": {"type": "str", "default": "kea_dns"},
         "events_channel": {"type": "str", "default": "kea_lease_events"},

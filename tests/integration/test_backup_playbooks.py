@@ -95,8 +95,9 @@ def test_restore_without_a_running_knotd_changes_nothing(tmp_path):
     inventory = tmp_path / "hosts.ini"
     inventory.write_text(f"[kea_dns_backup]\ndhcp1 ansible_connection=local ansible_python_interpreter={sys.executable}\n")
     remote = tmp_path / "remote"
-    proc = playbook("restore.yml", str(inventory), {"kea_dns_knot_socket": str(tmp_path / "knot.sock"), "kea_dns_backup_remote_dir": str(remote),
-                                                     "kea_dns_static_zone": "site.test", "kea_dns_static_records": [{"name": "ns2", "value": "10.99.0.2"}]})
+    variables = {"kea_dns_knot_socket": str(tmp_path / "knot.sock"), "kea_dns_backup_remote_dir": str(remote),
+                 "kea_dns_static_zone": "site.test", "kea_dns_static_records": [{"name": "ns2", "value": "10.99.0.2"}]}
+    proc = playbook("restore.yml", str(inventory), variables)
     assert proc.returncode != 0 and "start knotd" in proc.stdout and "Nothing was changed" in proc.stdout, proc.stdout[-3000:]
     assert not remote.exists()
 

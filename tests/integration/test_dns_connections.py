@@ -19,6 +19,7 @@ from tests.harness.pipeline import ZONE, listener_target
 sys.path.insert(0, collections_path())
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import Change, RRset, RRsetKey, run_batch  # noqa: E402
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.ownership import DEFAULT_OWNER  # noqa: E402
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.registry import dns_backend  # noqa: E402
 from ansible_collections.ddi.kea_dns.plugins.module_utils._options import options_from_env  # noqa: E402
 
@@ -48,7 +49,7 @@ def write(backend, name: str, address: str) -> None:
 
     def batch() -> None:
         before = backend.get(ZONE, [key]).get(key)
-        backend.apply(ZONE, [Change(before, RRset(ZONE, key, (address,), 300, owned=True))])
+        backend.apply(ZONE, [Change(before, RRset(ZONE, key, (address,), 300, owner=DEFAULT_OWNER))])
     run_batch(backend, batch)
 
 
@@ -109,7 +110,7 @@ def test_a_batch_larger_than_one_dns_message(target, backend):
     """1,200 owned records (with their TXT markers where the backend needs them) in one batch: over RFC 2136 that is
     more than one 64 KiB UPDATE holds, so it goes as several messages; every backend ends with every record."""
     keys = [RRsetKey(f"big{i}.{ZONE}", "A") for i in range(1200)]
-    wanted = {key: RRset(ZONE, key, (f"10.97.{i // 250}.{i % 250 + 1}",), 300, owned=True) for i, key in enumerate(keys)}
+    wanted = {key: RRset(ZONE, key, (f"10.97.{i // 250}.{i % 250 + 1}",), 300, owner=DEFAULT_OWNER) for i, key in enumerate(keys)}
     try:
         run_batch(backend, lambda: backend.apply(ZONE, [Change(None, rrset) for rrset in wanted.values()]))
         found = run_batch(backend, backend.get, ZONE, keys)

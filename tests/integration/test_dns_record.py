@@ -196,7 +196,7 @@ def test_info_by_name_and_axfr_refused(dns_server):
         {"ddi.kea_dns.dns_record_info": {"provider": provider, "zone": "site.test", "name": name}},
     ], env=server.env)
     assert run[1]["records"] == [{"zone": "site.test", "name": f"{name}.site.test", "type": "A", "values": ["10.99.0.77"],
-                                  "ttl": 600, "owned": provider in OWNERSHIP}]
+                                  "ttl": 600, "owned": provider in OWNERSHIP, "owner": "kea/default" if provider in OWNERSHIP else None}]
     assert server.query(f"{name}.site.test") == ["10.99.0.77"]
 
 
@@ -250,8 +250,8 @@ def test_owner_txt_markers_where_the_backend_keeps_no_metadata(dns_server):
     a_record, txt, again, info, info_plain = run.results
     assert a_record["summary"]["created"] == 2 and txt["summary"]["created"] == 1, a_record.get("msg")
     assert again["changed"] is False
-    assert server.query(f"_kea-dns.{fqdn}", "TXT") == ['"managed-by ddi.kea_dns A"', '"managed-by ddi.kea_dns TXT"']
-    assert server.query(f"_kea-dns.{reverse}", "TXT") == ['"managed-by ddi.kea_dns PTR"']
+    assert server.query(f"_kea-dns.{fqdn}", "TXT") == ['"managed-by ddi.kea_dns A owner=kea/default"', '"managed-by ddi.kea_dns TXT owner=kea/default"']
+    assert server.query(f"_kea-dns.{reverse}", "TXT") == ['"managed-by ddi.kea_dns PTR owner=kea/default"']
     assert [(r["type"], r["owned"]) for r in info["records"]] == [("A", True), ("TXT", True)]
     assert [(r["type"], r["owned"]) for r in info_plain["records"]] == [("A", False), ("TXT", False)]
     run = run_tasks([

@@ -47,7 +47,7 @@ def test_scopes_expanded_aaaa_and_class_parameters(sds):
     assert rows[(sds.INTERNAL, "A")]["value1"] == "10.99.0.20"
     assert rows[(sds.EXTERNAL, "A")]["value1"] == "10.99.0.22"  # the explicit server name replaced the external record
     assert rows[(sds.INTERNAL, "AAAA")]["value1"] == "2001:0db8:0000:0000:0000:0000:0000:0020"  # stored expanded
-    assert all(r["rr_class_parameters"] == "managed-by=ddi.kea_dns" for r in rows.values())
+    assert all(r["rr_class_parameters"] == "managed-by=ddi.kea_dns&owner=kea%2Fdefault" for r in rows.values())
     assert sds.query("0.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa", "PTR") == [fqdn]
     assert unknown_server["failed"] and "no DNS server named nosuch.site.com" in unknown_server["msg"]
 

@@ -212,5 +212,6 @@ def test_powerdns_txt_ownership_takes_over_comment_owned_records(pipeline_db, po
     for unit in (1, 2):
         name = f"us3-cab4-ru{unit}-idrac.{ZONE}."
         assert rrsets[(name, "A")]["comments"] == []
-        assert [r["content"] for r in rrsets[(f"_kea-dns.{name}", "TXT")]["records"]] == ['"managed-by ddi.kea_dns A"']
+        assert [r["content"] for r in rrsets[(f"_kea-dns.{name}", "TXT")]["records"]] == [
+            f'"managed-by ddi.kea_dns A owner=kea/default ref=subnet-1/hw-address/aa:bb:cc:dd:03:0{unit}"']
     assert switched.metrics()["kea_dns_listener_dns_conflicts_total"] == 0

@@ -18,6 +18,7 @@ import os
 import typing as t
 from dataclasses import dataclass
 
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.ownership import DEFAULT_OWNER, check_owner_id
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.registry import PROVIDERS
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import InvalidInputError
 from ansible_collections.ddi.kea_dns.plugins.module_utils._options import ENV, SSL_MODES, TSIG_ALGORITHMS, options_from_env
@@ -70,6 +71,8 @@ OPTIONS = (
     Option("ptr", bool, False, "also keep the PTR records of the addresses"),
     Option("ptr_zone", str, None, "reverse zone of the PTR records (default: the backend's longest match)"),
     Option("dns_ttl", int, 600, "TTL of the records"),
+    Option("owner_id", str, DEFAULT_OWNER, "owner id of the records this daemon writes and deletes (another owner's are left "
+                                           "alone); two sources writing one zone need different ids, e.g. kea/site2"),
     Option("dns_owner_txt", bool, None, "TXT ownership markers (default: on for backends that store no owner metadata)"),
     Option("dns_timeout", float, 10.0, "seconds to wait for the DNS backend"),
     Option("batch_size", int, None, "outbox rows per batch (default: 1000 on knot and powerdns, 200 on the others)"),
@@ -231,6 +234,7 @@ def check(options: t.Mapping[str, t.Any]) -> None:
         raise InvalidInputError("dns_timeout", options["dns_timeout"], "must be greater than 0")
     if not 0 <= options["dns_ttl"] <= 2147483647:
         raise InvalidInputError("dns_ttl", options["dns_ttl"], "TTL ranges from 0 to 2147483647")
+    check_owner_id(options["owner_id"])
     if not options["hostname_filter"]:
         raise InvalidInputError("hostname_filter", options["hostname_filter"], "needs at least one glob ('*' selects every hostname)")
     if options["metrics_address"]:

@@ -85,7 +85,7 @@ class Listener(InventoryFiles):
         os.set_blocking(self._wake_w, False)
         self.sync_settings = SyncSettings(zone=options["dns_zone"].lower().rstrip(".") if options["dns_zone"] else None,
                                           ttl=options["dns_ttl"], ptr=options["ptr"], ptr_zone=options["ptr_zone"],
-                                          hostname_filter=tuple(options["hostname_filter"]))
+                                          hostname_filter=tuple(options["hostname_filter"]), owner_id=options["owner_id"])
         self.parser = HostnameParser(options["naming_pattern"])
         self.renderer = inventory.Renderer(self.parser, self.sync_settings)
         self.schema = options["events_schema"]

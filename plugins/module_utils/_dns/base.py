@@ -21,7 +21,6 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import Invalid
 
 RECORD_TYPES = ("A", "AAAA", "PTR", "CNAME", "TXT")
 DEFAULT_TTL = 600
-OWNER_MARK = "managed-by ddi.kea_dns"
 T = t.TypeVar("T")
 # Letters, digits, hyphen and underscore (for _service names); no quotes, spaces or other characters that
 # could end up in a backend's query language.
@@ -131,12 +130,18 @@ class RRset:
     key: RRsetKey
     values: tuple[str, ...]
     ttl: int = DEFAULT_TTL
-    owned: bool = field(default=False, compare=False)
+    owner: str | None = field(default=None, compare=False)  # the owner id in the collection's mark; None: no mark
+    origin: t.Any = field(default=None, compare=False, repr=False)  # what it came from (written into the mark as its ref)
+
+    @property
+    def owned(self) -> bool:
+        """Marked by the collection (by any owner id: the planner compares ``owner`` with its own)."""
+        return self.owner is not None
 
     def to_dict(self) -> dict:
         """The one output shape of dns_record, dns_record_info and their diffs."""
         return {"zone": self.zone, "name": self.key.name, "type": self.key.type, "values": list(self.values),
-                "ttl": self.ttl, "owned": self.owned}
+                "ttl": self.ttl, "owned": self.owned, "owner": self.owner}
 
 
 @dataclass(frozen=True, slots=True)

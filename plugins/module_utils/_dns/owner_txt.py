@@ -3,10 +3,11 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """PRIVATE to the collection: ownership as TXT marker records, for backends that keep no owner metadata.
 
-Wraps a backend (RFC 2136, Knot). For every RRset the collection writes at ``<name>`` it keeps a TXT RRset at
-``_kea-dns.<name>`` holding one value per owned type (``managed-by ddi.kea_dns A``). The marker changes go in
-the same call as the records, so on the atomic backends records and markers change together. Reads fold the
-markers into ``RRset.owned`` and hide them.
+Wraps a backend (RFC 2136, Knot, PowerDNS in ``txt`` mode). For every RRset the collection writes at ``<name>`` it
+keeps a TXT RRset at ``_kea-dns.<name>`` holding one value per owned type, the mark of ``ownership.py``
+(``managed-by ddi.kea_dns A owner=kea/default ref=subnet-1/hw-address/...``; written before owner ids:
+``managed-by ddi.kea_dns A``, read as the default owner). The marker changes go in the same call as the records, so on
+the atomic backends records and markers change together. Reads fold the markers into ``RRset.owner`` and hide them.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from __future__ import annotations
 import dataclasses
 import typing as t
 
-from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import OWNER_MARK, Change, DnsBackend, RRset, RRsetKey, parse_name
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import Change, DnsBackend, RRset, RRsetKey, parse_name
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.ownership import Mark, format_mark, parse_mark
 
 MARKER_LABEL = "_kea-dns"
 
@@ -29,8 +31,14 @@ def marker_key(key: RRsetKey) -> RRsetKey:
     return RRsetKey(name, "TXT")
 
 
-def marker_value(rtype: str) -> str:
-    return f"{OWNER_MARK} {rtype}"
+def marks_by_type(marker: RRset | None) -> dict[str, Mark]:
+    """The owner marks a marker RRset holds, by the type they are for."""
+    found = {}
+    for value in marker.values if marker is not None else ():
+        mark = parse_mark(value)
+        if mark is not None and mark.rtype:
+            found[mark.rtype] = mark
+    return found
 
 
 def is_marker(key: RRsetKey) -> bool:
@@ -59,10 +67,10 @@ class OwnerTxtBackend(DnsBackend):
         folded = []
         for rrset in records:
             marker = markers.get(f"{MARKER_LABEL}.{rrset.key.name}")  # the name of marker_key(rrset.key)
-            marked = bool(marker and marker_value(rrset.key.type) in marker.values)
+            mark = marks_by_type(marker).get(rrset.key.type) if marker is not None else None
             # Owned by its marker, or by the inner backend's own metadata (a PowerDNS comment from before the move to markers).
-            if marked and not rrset.owned:
-                rrset = RRset(rrset.zone, rrset.key, rrset.values, rrset.ttl, owned=True)  # dataclasses.replace costs 3 times more
+            if mark is not None and rrset.owner is None:
+                rrset = RRset(rrset.zone, rrset.key, rrset.values, rrset.ttl, owner=mark.owner)  # dataclasses.replace costs 3 times more
             folded.append(rrset)
         return folded
 
@@ -100,18 +108,18 @@ class OwnerTxtBackend(DnsBackend):
             key = marker_key(change.key)
             before = self._markers[key]
             current = values.setdefault(key, set(before.values) if before else set())
-            if change.after is not None and change.after.owned:
-                current.add(marker_value(change.key.type))
+            rtype = change.key.type
+            current.difference_update({v for v in current if (mark := parse_mark(v)) is not None and mark.rtype == rtype})
+            if change.after is not None and change.after.owner is not None:
+                current.add(format_mark(change.after.owner, change.after.origin, rtype))
                 ttls[key] = change.after.ttl
-            elif change.after is None:
-                current.discard(marker_value(change.key.type))
         marker_changes = []
         for key, wanted in sorted(values.items(), key=lambda item: (item[0].name, item[0].type)):
             before = self._markers[key]
             if set(before.values if before else ()) == wanted:
                 continue
             ttl = ttls.get(key, before.ttl if before else 600)
-            after = RRset(zone, key, tuple(sorted(wanted)), ttl, owned=True) if wanted else None
+            after = RRset(zone, key, tuple(sorted(wanted)), ttl, owner=_marker_owner(wanted)) if wanted else None
             marker_changes.append(Change(before, after))
         return marker_changes
 
@@ -126,3 +134,12 @@ class OwnerTxtBackend(DnsBackend):
         self._markers.clear()
         self._listed.clear()
         self.inner.close()
+
+
+def _marker_owner(values: t.Iterable[str]) -> str | None:
+    """A marker RRset is the collection's own record (it never shows in reads): its owner is that of its first mark."""
+    for value in sorted(values):
+        mark = parse_mark(value)
+        if mark is not None:
+            return mark.owner
+    return None

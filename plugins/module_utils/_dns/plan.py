@@ -79,12 +79,12 @@ def desired_from_params(params: t.Mapping, backend: DnsBackend, source: str = "r
 
 
 def plan_records(current: t.Mapping[RRsetKey, RRset], desired: t.Sequence[DesiredRecord], on_existing: str = "replace",
-                 owned: bool = False) -> tuple[list[Change], int]:
+                 owner: str | None = None) -> tuple[list[Change], int]:
     """Changes that make ``current`` look like ``desired``; returns (changes, unchanged count).
 
     present: the RRset must hold exactly ``values`` (``on_existing=replace``), or is left alone if it exists
     (``keep``), or the task fails if it exists with other values (``fail``). absent: the listed values are
-    removed, or the whole RRset when no value is listed.
+    removed, or the whole RRset when no value is listed. Records written carry the mark of ``owner`` (None: no mark).
     """
     if on_existing not in ON_EXISTING:
         raise InvalidInputError("on_existing", on_existing, f"expected one of {', '.join(ON_EXISTING)}")
@@ -97,7 +97,7 @@ def plan_records(current: t.Mapping[RRsetKey, RRset], desired: t.Sequence[Desire
         seen[item.key] = item.source
         before = current.get(item.key)
         if item.present:
-            after = RRset(item.zone, item.key, item.values, item.ttl, owned=owned)
+            after = RRset(item.zone, item.key, item.values, item.ttl, owner=owner)
             if before is None:
                 changes.append(Change(None, after))
             elif before.values == after.values and before.ttl == after.ttl or on_existing == "keep":
@@ -114,7 +114,7 @@ def plan_records(current: t.Mapping[RRsetKey, RRset], desired: t.Sequence[Desire
             if remaining == before.values:
                 unchanged += 1
             else:
-                changes.append(Change(before, RRset(before.zone, before.key, remaining, before.ttl, owned=before.owned)))
+                changes.append(Change(before, RRset(before.zone, before.key, remaining, before.ttl, owner=before.owner)))
         else:
             changes.append(Change(before, None))
     return changes, unchanged

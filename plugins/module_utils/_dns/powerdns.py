@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns import http
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import (
-    OWNER_MARK,
     RECORD_TYPES,
     Change,
     DnsBackend,
@@ -26,6 +25,7 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import (
     longest_zone,
     to_presentation,
 )
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.ownership import DEFAULT_OWNER, format_mark, parse_mark
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import AuthenticationError, InvalidInputError, KeaDnsError, NotFoundError, TransportError
 
 OWNER_ACCOUNT = "ddi.kea_dns"
@@ -63,9 +63,13 @@ def _rrset_from_json(zone: str, data: dict) -> RRset:
         values = () if records[0].get("disabled") else (_from_content(rtype, records[0]["content"]),)
     else:
         values = tuple(sorted(_from_content(rtype, r["content"]) for r in records if not r.get("disabled")))
-    comments = data.get("comments")
-    owned = bool(comments) and any(c.get("account") == OWNER_ACCOUNT for c in comments)
-    return RRset(zone, RRsetKey(data["name"].rstrip(".").lower(), rtype), values, int(data.get("ttl", 0)), owned=owned)
+    owner = None
+    for comment in data.get("comments") or ():
+        if comment.get("account") == OWNER_ACCOUNT:
+            mark = parse_mark(comment.get("content"))
+            owner = mark.owner if mark else DEFAULT_OWNER
+            break
+    return RRset(zone, RRsetKey(data["name"].rstrip(".").lower(), rtype), values, int(data.get("ttl", 0)), owner=owner)
 
 
 def _rrset_to_json(change: Change, comments: bool) -> dict:
@@ -76,7 +80,7 @@ def _rrset_to_json(change: Change, comments: bool) -> dict:
     body = {"name": key.name + ".", "type": key.type, "ttl": after.ttl, "changetype": "REPLACE",
             "records": [{"content": to_presentation(key.type, v), "disabled": False} for v in after.values]}
     if after.owned:  # with TXT markers, an ownership comment of the comment mode is removed
-        body["comments"] = [{"content": OWNER_MARK, "account": OWNER_ACCOUNT}] if comments else []
+        body["comments"] = [{"content": format_mark(after.owner, after.origin), "account": OWNER_ACCOUNT}] if comments else []
     return body
 
 

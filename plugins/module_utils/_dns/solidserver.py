@@ -12,8 +12,8 @@ The library interpolates WHERE values without escaping, so every value put in a 
 is checked by ``_literal`` first (names are already LDH-checked by ``base.parse_name``); record
 values never go into a WHERE filter. AAAA values are written in expanded form, as SOLIDserver stores
 them. PTR records use raw calls (the library's record classes do not know PTR), and so do all other
-types, which also saves the library's per-record re-reads. Ownership is the class parameter
-``managed-by=ddi.kea_dns``.
+types, which also saves the library's per-record re-reads. Ownership is the class parameters
+``managed-by=ddi.kea_dns&owner=<owner id>&ref=<reference>`` (``ownership.py``).
 
 The library's own ``connect()`` ignores a CA file and sleeps before every call (a client-side token
 bucket of 200 calls per minute), so ``connect`` here builds the session from the library's public
@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns import http
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import RECORD_TYPES, Change, DnsBackend, RRset, RRsetKey, Traits, longest_zone, parse_name
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.ownership import mark_parameters, parse_parameters
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import (
     AuthenticationError,
     InvalidInputError,
@@ -57,7 +58,6 @@ except (ImportError, SyntaxError):  # pragma: no cover - reported by SolidServer
     adv = None
 
 DEFAULT_SCOPE_SERVERS = {"internal": "dns-internal-smart.site.com", "external": "dns-primary.site.com"}
-OWNER_PARAMETER = ("managed-by", "ddi.kea_dns")
 PAGE = 1000
 HOST_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?$")
 SAFE_LITERAL_RE = re.compile(r"^[A-Za-z0-9_.:-]*$")
@@ -96,8 +96,9 @@ def _wire_value(rtype: str, value: str) -> str:
     return ipaddress.IPv6Address(value).exploded if rtype == "AAAA" else value
 
 
-def _owned(class_parameters: str) -> bool:
-    return OWNER_PARAMETER in urllib.parse.parse_qsl(class_parameters or "")
+def _owner(class_parameters: str) -> str | None:
+    mark = parse_parameters(urllib.parse.parse_qsl(class_parameters or ""))
+    return mark.owner if mark else None
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ class _Row:
     key: RRsetKey
     value: str
     ttl: int
-    owned: bool
+    owner: str | None
 
 
 def _row(data: dict) -> _Row | None:
@@ -120,7 +121,7 @@ def _row(data: dict) -> _Row | None:
     elif rtype in ("PTR", "CNAME"):
         value = value.rstrip(".").lower()
     name = str(data.get("rr_full_name") or data.get("rr_full_name_utf", "")).rstrip(".").lower()
-    return _Row(str(data["rr_id"]), RRsetKey(name, rtype), value, int(data.get("ttl") or 0), _owned(data.get("rr_class_parameters", "")))
+    return _Row(str(data["rr_id"]), RRsetKey(name, rtype), value, int(data.get("ttl") or 0), _owner(data.get("rr_class_parameters", "")))
 
 
 @dataclass(frozen=True)
@@ -265,7 +266,7 @@ class SolidServerBackend(DnsBackend):
         for key, members in grouped.items():
             self._ids[key] = {row.value: row.rr_id for row in members}
             result.append(RRset(zone, key, tuple(sorted({row.value for row in members})), members[0].ttl,
-                                owned=all(row.owned for row in members)))
+                                owner=members[0].owner if len({row.owner for row in members}) == 1 else None))
         return result
 
     def get(self, zone: str, keys: t.Collection[RRsetKey]) -> dict[RRsetKey, RRset]:
@@ -295,7 +296,7 @@ class SolidServerBackend(DnsBackend):
                    for value, rr_id in sorted(ids.items()) if value not in wanted]
         writes = []
         if after is not None:
-            extra = {"rr_class_parameters": urllib.parse.urlencode([OWNER_PARAMETER])} if after.owned else {}
+            extra = {"rr_class_parameters": urllib.parse.urlencode(mark_parameters(after.owner, after.origin))} if after.owner else {}
             before = change.before
             for value in after.values:
                 wire = {"rr_ttl": str(after.ttl), "value1": _wire_value(key.type, value), **extra}
@@ -303,7 +304,7 @@ class SolidServerBackend(DnsBackend):
                     writes.append(_Call("dns_rr_create", {"rr_name": key.name, "rr_type": key.type, "dns_id": self._dns_id,
                                                           "dnszone_name": zone, **wire},
                                         f"create {key.label()} {value}", ALREADY_EXISTS_RE if key.type == "PTR" else None))
-                elif before is None or before.ttl != after.ttl or before.owned != after.owned:
+                elif before is None or before.ttl != after.ttl or before.owner != after.owner:
                     writes.append(_Call("dns_rr_update", {"rr_id": ids[value], **wire}, f"update {key.label()} {value}"))
         return deletes, writes
 

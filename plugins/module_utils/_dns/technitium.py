@@ -17,7 +17,8 @@ import typing as t
 from dataclasses import dataclass, field
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns import http
-from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import OWNER_MARK, RECORD_TYPES, Change, DnsBackend, RRset, RRsetKey, Traits, longest_zone
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import RECORD_TYPES, Change, DnsBackend, RRset, RRsetKey, Traits, longest_zone
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.ownership import format_mark, parse_mark
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import (
     AuthenticationError,
     InvalidInputError,
@@ -40,14 +41,19 @@ class TechnitiumSettings:
     validate_certs: bool = True
 
 
-def _record_from_json(data: dict) -> tuple[RRsetKey, str, int, bool] | None:
+def _record_from_json(data: dict) -> tuple[RRsetKey, str, int, str | None] | None:
     rtype = data.get("type")
     if rtype not in RECORD_TYPES or data.get("disabled"):
         return None
     value = str(data.get("rData", {}).get(RDATA_KEY[rtype], ""))
     if rtype in ("PTR", "CNAME"):
         value = value.rstrip(".").lower()
-    return RRsetKey(data["name"].rstrip(".").lower(), rtype), value, int(data.get("ttl", 0)), data.get("comments") == OWNER_MARK
+    return RRsetKey(data["name"].rstrip(".").lower(), rtype), value, int(data.get("ttl", 0)), _owner(data.get("comments"))
+
+
+def _owner(comments: object) -> str | None:
+    mark = parse_mark(comments)
+    return mark.owner if mark else None
 
 
 class TechnitiumBackend(DnsBackend):
@@ -96,10 +102,10 @@ class TechnitiumBackend(DnsBackend):
         for data in records:
             parsed = _record_from_json(data)
             if parsed is not None:
-                key, value, ttl, owned = parsed
-                entry = grouped.setdefault(key, {"values": [], "ttl": ttl, "owned": owned})
+                key, value, ttl, owner = parsed
+                entry = grouped.setdefault(key, {"values": [], "ttl": ttl, "owner": owner})
                 entry["values"].append(value)
-        return [RRset(zone, key, tuple(sorted(e["values"])), e["ttl"], owned=e["owned"]) for key, e in grouped.items()]
+        return [RRset(zone, key, tuple(sorted(e["values"])), e["ttl"], owner=e["owner"]) for key, e in grouped.items()]
 
     def get(self, zone: str, keys: t.Collection[RRsetKey]) -> dict[RRsetKey, RRset]:
         """One read per name (a few in parallel), whatever their number: the cost of a batch does not grow with the zone."""
@@ -123,7 +129,7 @@ class TechnitiumBackend(DnsBackend):
         for index, value in enumerate(rrset.values):
             self._call("zones/records/add", f"writing {rrset.key.label()}", domain=rrset.key.name, zone=zone, type=rrset.key.type,
                        ttl=rrset.ttl, value=value, overwrite="true" if index == 0 else "false",
-                       comments=OWNER_MARK if rrset.owned else None)
+                       comments=format_mark(rrset.owner, rrset.origin) if rrset.owner else None)
 
     def apply(self, zone: str, changes: t.Sequence[Change]) -> None:
         done: list[str] = []

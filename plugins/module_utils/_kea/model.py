@@ -6,6 +6,7 @@ for (DesiredReservation, from a module's parameters). Plain data: no Ansible, no
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field, replace
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import InvalidInputError
@@ -40,6 +41,14 @@ class ReservationKey:
 
     def label(self) -> str:
         return f"subnet {self.subnet_id} {IDENTIFIER_TYPE_NAMES[self.identifier_type]} {format_identifier(self.identifier)}"
+
+    def ref(self) -> str:
+        """The reservation as the reference of a DNS record's owner mark (no spaces, at most about 90 characters):
+        ``subnet-1/hw-address/aa:bb:cc:dd:ee:ff``; an identifier longer than 32 octets (a long DUID) by its digest."""
+        kind = IDENTIFIER_TYPE_NAMES[self.identifier_type]
+        if len(self.identifier) > 32:
+            return f"subnet-{self.subnet_id}/{kind}/sha256:{hashlib.sha256(self.identifier).hexdigest()[:32]}"
+        return f"subnet-{self.subnet_id}/{kind}/{format_identifier(self.identifier)}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import typing as t
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import Change, RRsetKey, absolute_name, parse_name
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.ownership import DEFAULT_OWNER
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.plan import OPTION_NAMES, by_zone, desired_from_params, diff, plan_records, result
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.registry import dns_backend
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import KeaDnsError, PartiallyAppliedError
@@ -33,7 +34,8 @@ def apply_records(module: t.Any) -> dict:
         current = {}
         for zone, items in by_zone(desired).items():
             current.update(backend.get(zone, [item.key for item in items]))
-        changes, unchanged = plan_records(current, desired, params["on_existing"], owned=backend.traits.ownership)
+        changes, unchanged = plan_records(current, desired, params["on_existing"],
+                                          owner=DEFAULT_OWNER if backend.traits.ownership else None)
         if changes and not module.check_mode:
             _apply_by_zone(backend, changes)
     finally:

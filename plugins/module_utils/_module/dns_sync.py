@@ -18,6 +18,7 @@ import json
 import typing as t
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import parse_name
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.ownership import check_owner_id
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.plan import diff, result
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.registry import dns_backend
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import InvalidInputError, KeaDnsError
@@ -39,7 +40,8 @@ def sync_settings(params: t.Mapping[str, t.Any]) -> SyncSettings:
         raise InvalidInputError("ttl", params["ttl"], "must be at least 1 second")
     return SyncSettings(zone=parse_name(params["zone"], "zone") if params.get("zone") else None, ttl=params["ttl"],
                         ptr=params["ptr"], ptr_zone=parse_name(params["ptr_zone"], "ptr_zone") if params.get("ptr_zone") else None,
-                        hostname_filter=tuple(params["hostname_filter"]), take_over=params["take_over"])
+                        hostname_filter=tuple(params["hostname_filter"]), take_over=params["take_over"],
+                        owner_id=check_owner_id(params["owner_id"]))
 
 
 def outbox_ids(value: t.Sequence[t.Any]) -> list[int]:

@@ -11,10 +11,12 @@ What the sync manages (its *scope*): the A record of every selected hostname and
 every address of a selected reservation. A hostname is selected when its first label matches one of the
 ``hostname_filter`` globs (default: the BMC names ``*-ilo``, ``*-idrac``, ``*-bmc``). Within the scope:
 
-- a record the reservations imply and DNS lacks is created (marked as owned by the collection);
-- an owned record whose values or TTL differ is replaced; an owned record no reservation implies is deleted;
-- a record the collection does not own is never changed or deleted; when it disagrees with the reservations it
-  is reported as a conflict (unless ``take_over`` is set: then it is replaced, and owned from then on).
+- a record the reservations imply and DNS lacks is created, marked with the sync's ``owner_id`` and a reference to
+  its reservation (``_dns/ownership.py``);
+- a record of this owner id whose values or TTL differ is replaced; one no reservation implies is deleted;
+- a record of another owner id (a second Kea site, a Kubernetes cluster), or with no mark, is never changed or
+  deleted; when it disagrees with the reservations it is reported as a conflict naming its owner (``take_over``
+  replaces a record with no mark, and marks it as this owner's from then on; never one of another owner).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import typing as t
 from dataclasses import dataclass, field
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import DEFAULT_TTL, Change, DnsBackend, RRset, RRsetKey, fqdn, reverse_name, run_batch
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.ownership import DEFAULT_OWNER
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.plan import by_zone
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import InvalidInputError, NotFoundError
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.model import Reservation
@@ -56,7 +59,8 @@ class SyncSettings:
     ptr_zone: str | None = None  # None: the backend's longest matching reverse zone
     hostname_filter: tuple[str, ...] = DEFAULT_HOSTNAME_FILTER
     chunk_size: int = 5000  # changes per backend call (a Knot commit costs in proportion to the zone: fewer, larger ones)
-    take_over: bool = False  # replace (and mark as owned) a record in scope that disagrees and is not owned
+    take_over: bool = False  # replace (and mark as this owner's) a record in scope that disagrees and has no mark
+    owner_id: str = DEFAULT_OWNER  # the owner id of the records this sync writes, changes and deletes
 
     def selects(self, hostname: str | None) -> bool:
         if not hostname:
@@ -120,6 +124,7 @@ class DnsSync:
         result = Desired()
         a_values: dict[str, set[str]] = {}
         ptr_values: dict[str, set[str]] = {}
+        origins: dict[tuple[str, str], t.Any] = {}  # (type, subject) -> the key of the first reservation that implies it
         for reservation in reservations:
             if not self.settings.selects(reservation.hostname) or not reservation.ip:
                 continue
@@ -135,22 +140,26 @@ class DnsSync:
                 continue
             if wants_a:
                 a_values.setdefault(name, set()).add(reservation.ip)
+                origins.setdefault(("A", name), reservation.key)
             if wants_ptr:
                 ptr_values.setdefault(reservation.ip, set()).add(name)
-        self._add(result, a_values, "A", lambda name: name)
-        self._add(result, ptr_values, "PTR", reverse_name)
+                origins.setdefault(("PTR", reservation.ip), reservation.key)
+        self._add(result, a_values, "A", lambda name: name, origins)
+        self._add(result, ptr_values, "PTR", reverse_name, origins)
         return result
 
-    def _add(self, result: Desired, values: dict[str, set[str]], rtype: str, owner: t.Callable[[str], str]) -> None:
+    def _add(self, result: Desired, values: dict[str, set[str]], rtype: str, name_of: t.Callable[[str], str],
+             origins: t.Mapping[tuple[str, str], t.Any]) -> None:
         for subject, found in values.items():
-            name = owner(subject)
+            name = name_of(subject)
             try:
                 zone = self.settings.ptr_zone if rtype == "PTR" and self.settings.ptr_zone else self._zone_of(name)
             except NO_RECORD as exc:  # a transport failure is raised: it says nothing about the record
                 result.invalid[f"{rtype} record {name}"] = str(exc)
                 continue
             key = RRsetKey(name, rtype)
-            result.records[key] = RRset(zone, key, tuple(sorted(found)), self.settings.ttl, owned=True)
+            result.records[key] = RRset(zone, key, tuple(sorted(found)), self.settings.ttl, owner=self.settings.owner_id,
+                                        origin=origins.get((rtype, subject)))
 
     def scope_keys(self, hostnames: t.Iterable[str], addresses: t.Iterable[str]) -> dict[RRsetKey, str]:
         """The record keys (with their zone) an event on these hostnames and addresses can touch."""
@@ -178,7 +187,7 @@ class DnsSync:
         plan = Plan()
         for key in sorted(set(scope) | set(desired), key=KEY_ORDER):
             want, have = desired.get(key), current.get(key)
-            ours = have is not None and have.owned and self._in_scope(have)
+            ours = have is not None and have.owner == self.settings.owner_id and self._in_scope(have)
             if want is None:
                 if ours:
                     plan.changes.append(Change(have, None))
@@ -187,8 +196,11 @@ class DnsSync:
                 plan.changes.append(Change(None, want))
             elif have.values == want.values and (have.ttl == want.ttl or not ours):
                 plan.unchanged += 1
-            elif ours or self.settings.take_over:
+            elif ours or (self.settings.take_over and have.owner is None):
                 plan.changes.append(Change(have, want))
+            elif have.owner is not None:
+                plan.conflicts.append(f"{key.label()} holds {', '.join(have.values)}, not {', '.join(want.values)}, "
+                                      f"and belongs to owner {have.owner} (this sync is {self.settings.owner_id}): left alone")
             else:
                 plan.conflicts.append(f"{key.label()} holds {', '.join(have.values)}, not {', '.join(want.values)}, "
                                       "and ddi.kea_dns does not manage it: left alone")
@@ -208,7 +220,7 @@ class DnsSync:
         """The desired records of one zone against every owned record of the scope in it."""
         current = {rrset.key: rrset for rrset in self.backend.list_zone(zone) if self._in_scope(rrset)}
         self.zones_seen.add(zone)
-        return self.plan(desired, current, [key for key, rrset in current.items() if rrset.owned])
+        return self.plan(desired, current, [key for key, rrset in current.items() if rrset.owner == self.settings.owner_id])
 
     def plan_reconcile(self, reservations: t.Iterable[Reservation]) -> tuple[Plan, Desired]:
         """Every reservation against every owned record of the scope in the zones concerned."""

@@ -23,9 +23,12 @@ def test_where_refuses_values_that_could_change_the_filter(value):
 def test_rows_are_read_in_canonical_form():
     row = _row({"rr_id": "7", "rr_type": "AAAA", "rr_full_name": "BMC.site.test", "ttl": "600",
                 "value1": "2001:0db8:0000:0000:0000:0000:0000:0001", "rr_class_parameters": "a=b&managed-by=ddi.kea_dns"})
-    assert (row.key, row.value, row.ttl, row.owned, row.rr_id) == (RRsetKey("bmc.site.test", "AAAA"), "2001:db8::1", 600, True, "7")
+    assert (row.key, row.value, row.ttl, row.owner, row.rr_id) == (RRsetKey("bmc.site.test", "AAAA"), "2001:db8::1", 600, "kea/default", "7")
     ptr = _row({"rr_id": "8", "rr_type": "PTR", "rr_full_name": "1.0.99.10.in-addr.arpa", "ttl": "60", "value1": "BMC.site.test."})
-    assert (ptr.value, ptr.owned) == ("bmc.site.test", False)
+    assert (ptr.value, ptr.owner) == ("bmc.site.test", None)
+    site2 = _row({"rr_id": "10", "rr_type": "A", "rr_full_name": "h.site.test", "value1": "10.0.0.1",
+                  "rr_class_parameters": "managed-by=ddi.kea_dns&owner=kea%2Fsite2&ref=subnet-2%2Fhw-address%2Faa"})
+    assert site2.owner == "kea/site2"
     assert _row({"rr_id": "9", "rr_type": "MX", "value1": "10 mx.site.test"}) is None
 
 

@@ -7,6 +7,7 @@ import typing as t
 import pytest
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import DnsBackend, RRset, RRsetKey, Traits, longest_zone, run_batch
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.ownership import DEFAULT_OWNER
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import TransportError
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.model import Reservation, ReservationKey
 from ansible_collections.ddi.kea_dns.plugins.module_utils._sync.dns_sync import DnsSync, SyncSettings
@@ -39,8 +40,8 @@ def host(hostname: str | None, ip: str | None, mac: int = 1) -> Reservation:
     return Reservation(key=ReservationKey(1, 0, mac.to_bytes(6, "big")), ip=ip, hostname=hostname)
 
 
-def a(name: str, *values: str, owned: bool = True, ttl: int = 600) -> RRset:
-    return RRset(ZONE, RRsetKey(f"{name}.{ZONE}", "A"), tuple(values), ttl, owned=owned)
+def a(name: str, *values: str, owned: bool = True, ttl: int = 600, owner: str = DEFAULT_OWNER) -> RRset:
+    return RRset(ZONE, RRsetKey(f"{name}.{ZONE}", "A"), tuple(values), ttl, owner=owner if owned else None)
 
 
 def test_reconcile_creates_updates_and_deletes_only_owned_records_of_selected_names():
@@ -69,8 +70,8 @@ def test_several_reservations_of_one_name_make_one_rrset_and_ptr_follows_the_add
 
 def test_an_event_touches_the_old_and_new_names_and_addresses_only():
     backend = ZoneMap([a("us3-cab1-ru1-idrac", "10.99.0.1"), a("us3-cab1-ru2-idrac", "10.99.0.2"),
-                       RRset(REVERSE, RRsetKey(f"1.0.{REVERSE}", "PTR"), (f"us3-cab1-ru1-idrac.{ZONE}",), 600, owned=True),
-                       RRset(REVERSE, RRsetKey(f"9.0.{REVERSE}", "PTR"), (f"mail.{ZONE}",), 600, owned=True)])
+                       RRset(REVERSE, RRsetKey(f"1.0.{REVERSE}", "PTR"), (f"us3-cab1-ru1-idrac.{ZONE}",), 600, owner=DEFAULT_OWNER),
+                       RRset(REVERSE, RRsetKey(f"9.0.{REVERSE}", "PTR"), (f"mail.{ZONE}",), 600, owner=DEFAULT_OWNER)])
     sync = DnsSync(backend, SyncSettings(zone=ZONE, ptr=True))
     # us3-cab1-ru1-idrac was renamed us3-cab1-ru9-idrac (same address); ru2 is not part of the event.
     touched = ({"us3-cab1-ru1-idrac", "us3-cab1-ru9-idrac"}, {"10.99.0.1", "10.99.0.9"})
