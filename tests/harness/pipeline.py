@@ -68,9 +68,9 @@ def daemon(pg, dns: Target, **options) -> ListenerProcess:
     return ListenerProcess(base, {"KEA_DB_PASSWORD": LISTENER_PASSWORD, **dns.env})
 
 
-def kea_write(pg, statements: list[tuple[str, tuple]]) -> None:
-    """One transaction as Kea's own database user."""
-    conn = pg.connect_as(pg.kea_user, pg.kea_password)
+def kea_write(pg, statements: list[tuple[str, tuple]], dbname: str | None = None) -> None:
+    """One transaction as Kea's own database user (in the cluster's Kea database, or ``dbname``)."""
+    conn = pg.connect_as(pg.kea_user, pg.kea_password, dbname=dbname)
     try:
         with conn, conn.cursor() as cursor:
             for sql, params in statements:

@@ -49,16 +49,6 @@ def site2_db(pipeline_db):
     pipeline_db.admin_sql(f"DROP DATABASE {name} WITH (FORCE)")
 
 
-def site2_write(pg, database: str, statements: list) -> None:
-    conn = pg.connect_as(pg.kea_user, pg.kea_password, dbname=database)
-    try:
-        with conn, conn.cursor() as cursor:
-            for sql, params in statements:
-                cursor.execute(sql, params)
-    finally:
-        conn.close()
-
-
 def test_two_sites_each_keep_their_own_records(pipeline_db, site2_db, target, listeners):
     query = target.server.query
     site1 = daemon(pipeline_db, target, owner_id="kea/site1")
@@ -66,7 +56,7 @@ def test_two_sites_each_keep_their_own_records(pipeline_db, site2_db, target, li
     listeners.extend([site1.start(), site2.start()])
     kea_write(pipeline_db, [(INSERT, ("020000000001", "10.99.7.1", "own1-a-idrac")), (INSERT, ("020000000002", "10.99.7.2", "own-shared-idrac"))])
     wait_for(lambda: query(f"own-shared-idrac.{ZONE}") == ["10.99.7.2"] and query(f"own1-a-idrac.{ZONE}") == ["10.99.7.1"], 15, "site1's records")
-    site2_write(pipeline_db, site2_db, [(INSERT, ("020000000009", "10.99.7.9", "own-shared-idrac")), (INSERT, ("020000000003", "10.99.7.3", "own2-b-idrac"))])
+    kea_write(pipeline_db, [(INSERT, ("020000000009", "10.99.7.9", "own-shared-idrac")), (INSERT, ("020000000003", "10.99.7.3", "own2-b-idrac"))], site2_db)
     wait_for(lambda: query(f"own2-b-idrac.{ZONE}") == ["10.99.7.3"], 15, "site2's record")
     wait_for(lambda: "belongs to owner kea/site1 (this sync is kea/site2)" in site2.log(), 15, "site2's conflict")
     assert query(f"own-shared-idrac.{ZONE}") == ["10.99.7.2"] and site2.metrics().get("kea_dns_listener_dns_conflicts_total", 0) >= 1
@@ -75,15 +65,15 @@ def test_two_sites_each_keep_their_own_records(pipeline_db, site2_db, target, li
     kea_write(pipeline_db, [(REMOVE, ("own-shared-idrac",))])
     wait_for(lambda: query(f"own-shared-idrac.{ZONE}") == [], 15, "site1's delete")
     assert query(f"own2-b-idrac.{ZONE}") == ["10.99.7.3"] and query(f"own1-a-idrac.{ZONE}") == ["10.99.7.1"]
-    # site2's next reconcile creates its own record of the name, which no one holds now
+    # site2's next reconcile (its --once run, the daemon stopped) creates its own record of the name, which no one holds now
+    site2.stop()
     done = site2.run_once()
     assert done.returncode == 0, done.stderr[-2000:]
     assert query(f"own-shared-idrac.{ZONE}") == ["10.99.7.9"]
 
     # every reservation of site2 gone: its reconcile deletes its own records and none of site1's
     site1.stop()
-    site2.stop()
-    site2_write(pipeline_db, site2_db, [("DELETE FROM hosts", ())])
+    kea_write(pipeline_db, [("DELETE FROM hosts", ())], site2_db)
     done = site2.run_once()
     assert done.returncode == 0, done.stderr[-2000:]
     assert query(f"own-shared-idrac.{ZONE}") == [] and query(f"own2-b-idrac.{ZONE}") == []
