@@ -36,7 +36,7 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import hosts
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.db import psycopg2
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.model import Reservation
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.naming import HostnameParser
-from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox import batch
+from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox import batch, retry
 from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox import rows as outbox
 from ansible_collections.ddi.kea_dns.plugins.module_utils._sync.dns_sync import DnsSync, Plan, SyncSettings
 from ansible_collections.ddi.kea_dns.plugins.module_utils._vault import VaultClient, vault_settings
@@ -95,7 +95,7 @@ class Listener(InventoryFiles):
         self.sync: DnsSync | None = None
         self.work: t.Any = None
         self.listen: t.Any = None
-        self.dns_backoff = outbox.Backoff(options["retry_max_interval"])
+        self.dns_backoff = retry.Backoff(options["retry_max_interval"])
         self.dns_retry_at = 0.0
         self.dns_answered = 0.0  # when a call to the DNS backend last succeeded
         self.inventory_wanted = threading.Event()  # set by batches; the inventory thread rewrites the files
@@ -132,7 +132,7 @@ class Listener(InventoryFiles):
         try:
             result = function(*args)
         except KeaDnsError as exc:
-            if batch.retried(exc):
+            if retry.retried(exc):
                 self.health.dns_error = str(exc)
                 raise DnsFailure(str(exc)) from None
             raise DnsRejected(str(exc)) from None
@@ -155,7 +155,7 @@ class Listener(InventoryFiles):
             options["dns_owner_txt"] = True  # only used by backends that keep no owner metadata
         try:
             backend = dns_backend(options, on_secret=self.secrets.add, vault=self.vault)
-        except batch.RETRIED as exc:  # e.g. a Knot socket not there yet; bad settings stop the daemon instead
+        except retry.DNS_RETRIED as exc:  # e.g. a Knot socket not there yet; bad settings stop the daemon instead
             self.health.dns_error = str(exc)
             raise DnsFailure(str(exc)) from None
         self.sync = DnsSync(backend, self.sync_settings)
@@ -248,13 +248,13 @@ class Listener(InventoryFiles):
                             self.isolate_through = rows[-1].id
                             self.work.rollback()
                             return len(rows)
-                        if rows[0].attempts + 1 < batch.REFUSALS_BEFORE_SKIP:
+                        if rows[0].attempts + 1 < retry.REFUSALS_BEFORE_SKIP:
                             # Maybe passing (a busy server): keep the row pending, count the refusal, retry later.
                             self.work.rollback()
                             outbox.refused(cursor, self.schema, rows[0].id, f"refused by the DNS backend: {exc}")
                             self.work.commit()
                             raise DnsFailure(f"the DNS backend refused outbox row {rows[0].id}: {exc}") from None
-                        skipped[rows[0].id] = f"refused by the DNS backend {batch.REFUSALS_BEFORE_SKIP} times: {exc}"
+                        skipped[rows[0].id] = f"refused by the DNS backend {retry.REFUSALS_BEFORE_SKIP} times: {exc}"
                         plan = Plan()
                     self.report(plan)
                 if self.options["dry_run"]:

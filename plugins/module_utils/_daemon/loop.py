@@ -16,10 +16,11 @@ import time
 from ansible_collections.ddi.kea_dns.plugins.module_utils._daemon import config
 from ansible_collections.ddi.kea_dns.plugins.module_utils._daemon.listener import HEARTBEAT, DnsFailure, Listener
 from ansible_collections.ddi.kea_dns.plugins.module_utils._daemon.metrics import serve
-from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import InvalidInputError, TransportError
+from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import InvalidInputError
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import hosts
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import lease_file as leasefile
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.db import connect, db_settings, one_line, psycopg2
+from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox import retry
 from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox import rows as outbox
 
 log = logging.getLogger("ddi.kea_dns.listener")
@@ -102,7 +103,7 @@ class Daemon(Listener):
         return 0
 
     def run_database(self) -> int:
-        backoff = outbox.Backoff(self.options["retry_max_interval"])
+        backoff = retry.Backoff(self.options["retry_max_interval"])
         while not self.stopping:
             try:
                 self.connect()
@@ -110,7 +111,7 @@ class Daemon(Listener):
                 code = self.serve_connected()
                 if code is not None:
                     return code
-            except (psycopg2.Error, TransportError) as exc:
+            except retry.CONNECTION_RETRIED as exc:
                 cause = one_line(exc)
                 self.metrics.retries.labels("database").inc()
                 if self.options["once"]:

@@ -182,6 +182,9 @@ class Traits:
     # Outbox rows the listener daemon takes per batch unless its batch_size says otherwise. Larger where every commit
     # costs in proportion to the zone (Knot, PowerDNS): a burst then pays that cost fewer times.
     batch_rows: int = 200
+    # Changes per backend call in a reconcile. Larger where every commit costs in proportion to the zone (Knot);
+    # PowerDNS refuses a request body over its webserver-max-bodysize (2 MB by default, about 2,000 RRsets with markers).
+    reconcile_chunk: int = 1000
 
 
 class DnsBackend(abc.ABC):

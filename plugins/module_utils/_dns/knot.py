@@ -93,7 +93,8 @@ def _from_data(rtype: str, data: str) -> str:
 
 
 class KnotBackend(DnsBackend):
-    traits = Traits(name="knot", native_batch=True, ownership=False, can_list_zone=True, release_after_batch=True, batch_rows=1000)
+    traits = Traits(name="knot", native_batch=True, ownership=False, can_list_zone=True, release_after_batch=True, batch_rows=1000,
+                    reconcile_chunk=5000)
 
     def __init__(self, settings: KnotSettings) -> None:
         if libknot is None:

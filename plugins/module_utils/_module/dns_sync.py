@@ -23,7 +23,7 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.plan import diff,
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.registry import dns_backend
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import InvalidInputError, KeaDnsError
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.db import connect, db_settings, psycopg2, translate
-from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox import batch
+from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox import batch, retry
 from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox import rows as outbox
 from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox.schema import IDENTIFIER_RE
 from ansible_collections.ddi.kea_dns.plugins.module_utils._sync.dns_sync import DnsSync, Plan, SyncSettings
@@ -112,7 +112,7 @@ def _apply(module: t.Any, cursor: t.Any, sync: DnsSync, settings: SyncSettings, 
     try:
         plan = _touching(sync, found, module.check_mode)
     except KeaDnsError as exc:
-        if batch.retried(exc):
+        if retry.retried(exc):
             raise _Failing(exc, [row.id for row in rows]) from None
         for row in rows:
             if row.id in skipped:
@@ -120,11 +120,11 @@ def _apply(module: t.Any, cursor: t.Any, sync: DnsSync, settings: SyncSettings, 
             try:
                 one = _touching(sync, batch.read(cursor, [row], settings), module.check_mode)
             except KeaDnsError as row_exc:
-                if batch.retried(row_exc):
+                if retry.retried(row_exc):
                     raise _Failing(row_exc, [r.id for r in rows]) from None
                 reason = f"refused by the DNS backend: {row_exc}"
-                if row.attempts + 1 >= batch.REFUSALS_BEFORE_SKIP:
-                    skipped[row.id] = f"refused by the DNS backend {batch.REFUSALS_BEFORE_SKIP} times: {row_exc}"
+                if row.attempts + 1 >= retry.REFUSALS_BEFORE_SKIP:
+                    skipped[row.id] = f"refused by the DNS backend {retry.REFUSALS_BEFORE_SKIP} times: {row_exc}"
                 else:
                     refused[row.id] = reason
                 continue

@@ -14,7 +14,7 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass
 
-from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import AuthenticationError, KeaDnsError, NotFoundError, TransportError
+from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import KeaDnsError
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import hosts
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.fields import int_to_ipv4
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.model import Reservation
@@ -24,16 +24,6 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._sync.dns_sync import 
 # Event batches take this advisory lock shared, a reconcile takes it exclusive: a reconcile never writes a state
 # older than what a concurrent batch (of any consumer) already applied.
 RECONCILE_LOCK = outbox.lock_key("reconcile")
-# Unreachable, credentials refused, or the zone missing: a state of the DNS backend, not of a row -> retried.
-RETRIED = (TransportError, AuthenticationError, NotFoundError)
-REFUSALS_BEFORE_SKIP = 3  # a row the DNS backend refuses this many times (with backoff in between) is skipped
-
-
-def retried(exc: BaseException) -> bool:
-    """Whether a DNS error is a state of the backend (retry the rows later), not a refusal of the rows."""
-    return isinstance(exc, RETRIED) or isinstance(getattr(exc, "cause", None), RETRIED)
-
-
 def check_rows(rows: t.Sequence[outbox.OutboxRow], settings: SyncSettings) -> dict[int, str]:
     """Rows that can never be applied as they are, with the reason (they are skipped; their valid names are still
     synced): not what the triggers write, or a selected hostname that is no valid DNS name."""

@@ -28,9 +28,9 @@ import typing as t
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._daemon import config
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import fqdn, reverse_name
-from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import InvalidInputError, KeaDnsError, NotFoundError, TransportError, did_you_mean
+from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import InvalidInputError, KeaDnsError, NotFoundError, did_you_mean
 from ansible_collections.ddi.kea_dns.plugins.module_utils._inventory.hosts import host_vars
-from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.db import connect, db_settings, one_line, psycopg2
+from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.db import connect, db_settings, one_line
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.fields import IDENTIFIER_TYPE_NAMES, int_to_ipv4
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.model import Reservation, ReservationKey
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.naming import HostnameParser
@@ -61,8 +61,6 @@ RESERVATION_KEYS = ("hostname", "ip", "mac", "identifier", "identifier_type", "s
                     "bmc_type", "fqdn")
 CHANGE_KEYS = ("operation", *RESERVATION_KEYS, "old", "outbox_id", "changed_at")  # one change (of one outbox row)
 EVENT_KEYS = (*CHANGE_KEYS, "changes", "outbox_ids")  # one event (of a batch of rows)
-# The database (or Vault) went away: reconnect. Anything else (bad arguments, credentials refused, no outbox) stops.
-RETRIED_ERRORS = (psycopg2.Error, TransportError) if psycopg2 is not None else (TransportError,)
 
 
 def failure(exc: BaseException, secrets: t.Iterable[str]) -> str:

@@ -62,20 +62,6 @@ def _is_ipv4_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 0xFFFFFFFF
 
 
-class Backoff:
-    """Waits between retries: 1 s, then doubled up to ``maximum``; reset after a success."""
-
-    def __init__(self, maximum: float, first: float = 1.0) -> None:
-        self.first, self.maximum, self.current = first, maximum, 0.0
-
-    def next(self) -> float:
-        self.current = self.first if not self.current else min(self.current * 2, self.maximum)
-        return self.current
-
-    def reset(self) -> None:
-        self.current = 0.0
-
-
 def listen(settings: DbSettings, channel: str) -> t.Any:
     """A connection of its own (autocommit) that LISTENs on ``channel``; its notifications only wake the consumer."""
     if not IDENTIFIER_RE.fullmatch(channel):

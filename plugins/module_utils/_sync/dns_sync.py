@@ -58,7 +58,7 @@ class SyncSettings:
     ptr: bool = False
     ptr_zone: str | None = None  # None: the backend's longest matching reverse zone
     hostname_filter: tuple[str, ...] = DEFAULT_HOSTNAME_FILTER
-    chunk_size: int = 5000  # changes per backend call (a Knot commit costs in proportion to the zone: fewer, larger ones)
+    chunk_size: int | None = None  # changes per backend call; None: the backend's Traits.reconcile_chunk
     take_over: bool = False  # replace (and mark as this owner's) a record in scope that disagrees and has no mark
     owner_id: str = DEFAULT_OWNER  # the owner id of the records this sync writes, changes and deletes
 
@@ -256,7 +256,7 @@ class DnsSync:
 
     def apply(self, changes: t.Sequence[Change]) -> None:
         """Each zone's changes with the backend's batch primitive, ``chunk_size`` changes per call."""
-        size = max(1, self.settings.chunk_size)
+        size = max(1, self.settings.chunk_size or self.backend.traits.reconcile_chunk)
         for zone, zone_changes in sorted(by_zone(changes).items()):
             for start in range(0, len(zone_changes), size):
                 self.backend.apply(zone, zone_changes[start:start + size])

@@ -8,7 +8,7 @@ import pytest
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._daemon import config
 from ansible_collections.ddi.kea_dns.plugins.module_utils._daemon.listener import DnsFailure, Listener
-from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox import batch
+from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox import retry
 from ansible_collections.ddi.kea_dns.plugins.module_utils._sync.dns_sync import DnsSync
 from ansible_collections.ddi.kea_dns.tests.unit.plugins.module_utils.fakes import ZONE, FakeConnection, FakeDatabase, MemoryDns, patch_database
 
@@ -43,7 +43,7 @@ def test_a_refused_row_is_isolated_retried_then_skipped_and_the_others_are_appli
     assert listener.process_batch() == 5  # the batch is refused: nothing marked, the rows are taken one by one
     assert set(database.status.values()) == {"pending"} and listener.isolate_through == 5 and dns.applied == []
     assert listener.process_batch() == 1 and listener.process_batch() == 1  # rows 1 and 2
-    for attempt in range(1, batch.REFUSALS_BEFORE_SKIP):  # row 3: refused, counted, retried later (a busy server?)
+    for attempt in range(1, retry.REFUSALS_BEFORE_SKIP):  # row 3: refused, counted, retried later (a busy server?)
         with pytest.raises(DnsFailure, match="refused outbox row 3"):
             listener.process_batch()
         assert database.rows[3].attempts == attempt and database.status[3] == "pending"

@@ -173,3 +173,11 @@ def test_reconcile_reads_plans_and_applies_one_zone_after_the_other():
     assert plan.counts() == {"created": 4, "updated": 0, "deleted": 1, "conflicts": 0, "unchanged": 0} and len(desired.records) == 4
     again, _desired = sync.reconcile([host("us3-cab1-ru1-idrac", "10.99.0.1"), host("us3-cab1-ru2-idrac", "10.99.0.2", 2)])
     assert again.counts()["unchanged"] == 4 and not again.changes
+
+
+def test_a_reconcile_sends_the_backends_chunk_of_changes_per_call():
+    backend = CountingZoneMap()
+    backend.traits = Traits(name="zonemap", native_batch=True, ownership=True, can_list_zone=True, release_after_batch=True,
+                            reconcile_chunk=2)
+    DnsSync(backend, SyncSettings(zone=ZONE)).reconcile([host(f"us3-cab1-ru{n}-idrac", f"10.99.0.{n}", n) for n in range(1, 6)])
+    assert [c for c in backend.calls if c.startswith("apply")] == [f"apply {ZONE} 2", f"apply {ZONE} 2", f"apply {ZONE} 1"]

@@ -1,0 +1,40 @@
+# Copyright: ddi.kea_dns contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""PRIVATE to the collection: the retry policy every consumer of the outbox follows (the listener daemon, the EDA
+source kea_events and the dns_sync module): which failures are retried, how long to wait, when a refused row is
+given up.
+
+- The database or Vault went away (CONNECTION_RETRIED): reconnect after Backoff's wait.
+- The DNS backend is unreachable, refuses the credentials or lacks the zone (DNS_RETRIED, ``retried()``): a state of
+  the backend, not of a row; the rows stay pending and are tried again after Backoff's wait.
+- The DNS backend refuses a row: it is tried again, and skipped with its reason after REFUSALS_BEFORE_SKIP refusals.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import AuthenticationError, NotFoundError, TransportError
+from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.db import psycopg2
+
+CONNECTION_RETRIED = (psycopg2.Error, TransportError) if psycopg2 is not None else (TransportError,)
+DNS_RETRIED = (TransportError, AuthenticationError, NotFoundError)
+REFUSALS_BEFORE_SKIP = 3  # a row the DNS backend refuses this many times (with backoff in between) is skipped
+
+
+def retried(exc: BaseException) -> bool:
+    """Whether a DNS error is a state of the backend (retry the rows later), not a refusal of the rows."""
+    return isinstance(exc, DNS_RETRIED) or isinstance(getattr(exc, "cause", None), DNS_RETRIED)
+
+
+class Backoff:
+    """Waits between retries: 1 s, then doubled up to ``maximum``; reset after a success."""
+
+    def __init__(self, maximum: float, first: float = 1.0) -> None:
+        self.first, self.maximum, self.current = first, maximum, 0.0
+
+    def next(self) -> float:
+        self.current = self.first if not self.current else min(self.current * 2, self.maximum)
+        return self.current
+
+    def reset(self) -> None:
+        self.current = 0.0
