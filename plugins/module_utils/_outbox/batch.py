@@ -24,6 +24,8 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._sync.dns_sync import 
 # Event batches take this advisory lock shared, a reconcile takes it exclusive: a reconcile never writes a state
 # older than what a concurrent batch (of any consumer) already applied.
 RECONCILE_LOCK = outbox.lock_key("reconcile")
+
+
 def check_rows(rows: t.Sequence[outbox.OutboxRow], settings: SyncSettings) -> dict[int, str]:
     """Rows that can never be applied as they are, with the reason (they are skipped; their valid names are still
     synced): not what the triggers write, or a selected hostname that is no valid DNS name."""
