@@ -1,16 +1,14 @@
 # Copyright: ddi.kea_dns contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""PRIVATE to the collection: the listener daemon's work (installed as ``kea_lease_monitor_vault.py`` by the dns_listener role;
-main.py is its entry point, loop.py its loops).
+"""PRIVATE to the collection: the listener daemon's work in one pass (the daemon is installed as
+``kea_lease_monitor_vault.py`` by the dns_listener role; main.py is its entry point, loop.py its loops).
 
-Database mode, after every (re)connect: LISTEN first (with ``use_database_events``), then reconcile (every
-reservation against the owned records of the DNS backend, and the inventory files), then drain the outbox; then
-wait for a NOTIFY or the poll interval and drain again. A change committed while the daemon was away is still in
-the outbox, so nothing is lost. Failures: the database -> reconnect with backoff (then reconcile again); the DNS
-backend -> the rows stay pending and are retried with backoff; a bad row -> skipped with its reason, counted, and
-the rows behind it go on. Lease file mode (``lease_file``): the replaced daemon's legacy mode, reconcile from a Kea
-memfile lease file whenever it changes.
+The reconcile (every reservation against the records of the daemon's owner id, and the inventory files) and the
+batch cycle (claim -> lock -> read -> plan -> apply -> finish, in one transaction). Failures: the DNS backend -> the
+rows stay pending and are retried with backoff (``_outbox/retry.py``); a row the backend refuses -> isolated by
+batches of one, skipped with its reason after REFUSALS_BEFORE_SKIP refusals, while the rows around it are applied; a
+row that can never be applied -> skipped with its reason, counted.
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """PRIVATE to the collection: the listener daemon's loops. Database mode, after every (re)connect: LISTEN, reconcile,
 drain the outbox, wait for a NOTIFY or the poll interval, drain again; a lost connection is made again with backoff
-(and reconciled again). Lease file mode: reconcile from a Kea memfile lease file whenever it changes. The work of
-each pass is the Listener's (listener.py)."""
+(and reconciled again), so a change committed while the daemon was away is still in the outbox and nothing is lost.
+Lease file mode (``lease_file``, the replaced daemon's legacy mode): reconcile from a Kea memfile lease file whenever it
+changes. The work of each pass is the Listener's (listener.py)."""
 
 from __future__ import annotations
 
