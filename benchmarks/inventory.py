@@ -33,7 +33,7 @@ import tempfile
 import time
 
 from benchmarks.kea_reservation_apply import machine
-from tests.harness.ansible import ansible_env, collections_path, tool
+from tests.harness.ansible import REPO_ROOT, ansible_env, collections_path, tool
 from tests.harness.postgres import PgCluster
 
 ZONE = "oob.example.com"
@@ -136,7 +136,7 @@ def static_files(pg: PgCluster, directory: str) -> None:
     from ansible_collections.ddi.kea_dns.plugins.module_utils._inventory import files as inventory  # pylint: disable=import-outside-toplevel
     from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import hosts as _kea_hosts  # pylint: disable=import-outside-toplevel
     from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.naming import HostnameParser  # pylint: disable=import-outside-toplevel
-    from ansible_collections.ddi.kea_dns.plugins.module_utils._sync.dns_sync import SyncSettings  # pylint: disable=import-outside-toplevel
+    from ansible_collections.ddi.kea_dns.plugins.module_utils._sources.kea import KeaSource  # pylint: disable=import-outside-toplevel
 
     conn = pg.admin_connect(pg.kea_db)
     try:
@@ -144,7 +144,7 @@ def static_files(pg: PgCluster, directory: str) -> None:
             reservations = _kea_hosts.select_reservations(cursor)
     finally:
         conn.close()
-    files, _unplaced = inventory.render(reservations, HostnameParser(), SyncSettings(zone=ZONE, hostname_filter=("*",)))
+    files, _unplaced = inventory.render(reservations, HostnameParser(), KeaSource(zone=ZONE, hostname_filter=("*",)))
     inventory.write(directory, files)
 
 
@@ -198,7 +198,8 @@ def main() -> int:
             best, median, size = timed([tool("ansible"), "-i", cached, "us3_cab10", "--list-hosts"], env, args.rounds)
             print(f"  {'one cabinet from the cache: --list-hosts':45s} {best:6.2f} s / {median:6.2f} s")
             sys.stdout.flush()
-            subprocess.run([sys.executable, __file__, "--in-process", source, "--rounds", str(args.rounds)], env=env, check=True)
+            subprocess.run([sys.executable, "-m", "benchmarks.inventory", "--in-process", source, "--rounds", str(args.rounds)], env=env,
+                           cwd=REPO_ROOT, check=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -49,6 +49,9 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
+PROGRAM: str | None = None  # the daemon's launcher; None: this tree's (benchmarks/compare.py sets a previous release's)
+
+
 def daemon(pg: PgCluster, provider: str, server, **options) -> ListenerProcess:
     settings = {"db_host": "127.0.0.1", "db_port": pg.port, "db_user": "kea_dns_listener", "use_database_events": True,
                 "enable_dns": True, "dns_zone": ZONE, "log_level": "INFO", "provider": provider, **options}
@@ -58,7 +61,7 @@ def daemon(pg: PgCluster, provider: str, server, **options) -> ListenerProcess:
     else:
         settings["powerdns_api_url"] = server.api_url
         env["PDNS_API_KEY"] = server.api_key
-    return ListenerProcess(settings, env)
+    return ListenerProcess(settings, env, program=PROGRAM)
 
 
 def clear(pg: PgCluster, provider: str, server) -> None:

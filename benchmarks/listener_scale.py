@@ -164,7 +164,7 @@ class Phases:
                 self.calls[label] = self.calls.get(label, 0) + 1
 
         self._restore.append((owner, attribute, original, attribute in vars(owner)))
-        setattr(owner, attribute, timed)
+        object.__setattr__(owner, attribute, timed)  # also on a frozen dataclass (the Kea source)
 
     def take(self) -> dict[str, str]:
         report = {label: f"{seconds:.2f} s / {self.calls[label]} calls" for label, seconds in self.seconds.items()}
@@ -175,9 +175,9 @@ class Phases:
     def unwrap(self) -> None:
         for owner, attribute, original, own in reversed(self._restore):
             if own:
-                setattr(owner, attribute, original)  # a module's function
+                object.__setattr__(owner, attribute, original)  # a module's function
             else:
-                delattr(owner, attribute)  # an instance's method: its class's shows again
+                object.__delattr__(owner, attribute)  # an instance's method: its class's shows again
         self._restore.clear()
 
 
@@ -247,7 +247,7 @@ def profile(pg: PgCluster, name: str, size: int, args: argparse.Namespace) -> di
             phases.wrap(outbox, "claim", "SQL: outbox.claim")
             phases.wrap(outbox, "lock", "SQL: outbox.lock")
             phases.wrap(outbox, "finish", "SQL: outbox.finish")
-            phases.wrap(sync, "desired", "desired records")
+            phases.wrap(sync.source, "desired", "desired records")
             phases.wrap(sync, "plan", "plan (compare)")
             phases.wrap(sync, "apply", "apply (all)")
             phases.wrap(backend, "list_zone", "list_zone")

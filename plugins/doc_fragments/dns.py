@@ -38,10 +38,12 @@ options:
         C(_kea-dns.<name>) holding C(managed-by ddi.kea_dns <TYPE> owner=<owner id>) for every RRset this collection writes, changed
         in the same atomic call as the records. Records then read back with C(owned=true), and later prune and
         reconcile touch only those.
+      - When not set, the markers are on where records are managed by owner id (M(ddi.kea_dns.dns_sync), M(ddi.kea_dns.dns_record)
+        with O(ddi.kea_dns.dns_record#module:owner_id), and the listener daemon, whose default this is) and off otherwise
+        (M(ddi.kea_dns.dns_record) without an owner id, M(ddi.kea_dns.dns_record_info)).
       - The marker records are not counted in the C(summary) of M(ddi.kea_dns.dns_record) or shown in its diff.
       - Ignored by backends with native owner metadata (V(powerdns), V(technitium), V(solidserver)).
     type: bool
-    default: false
 """
 
     POWERDNS = r"""

@@ -19,6 +19,7 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import (
     NotFoundError,
     TransportError,
 )
+from ansible_collections.ddi.kea_dns.plugins.module_utils._options import VAULT, with_defaults
 
 
 def _hvac() -> t.Any:
@@ -31,25 +32,19 @@ def _hvac() -> t.Any:
     return hvac
 
 
-DEFAULT_MOUNT = "secrets"
-# The paths seed 000's team uses; each consumer has its own path option.
-DEFAULT_DB_PATH = "teams/core-infrastructure/server/kea_db"
-DEFAULT_DNS_PATH = "teams/core-infrastructure/server/baremetal_dns"
-
-
 @dataclass(frozen=True)
 class VaultSettings:
-    addr: str | None = None
-    auth_method: str = "token"
-    token: str | None = field(default=None, repr=False)
-    role_id: str | None = None
-    secret_id: str | None = field(default=None, repr=False)
-    approle_mount: str = "approle"
-    mount: str = DEFAULT_MOUNT
-    namespace: str | None = None
-    ca_cert: str | None = None
-    validate_certs: bool = True
-    timeout: int = 30
+    addr: str | None
+    auth_method: str
+    token: str | None = field(repr=False)
+    role_id: str | None
+    secret_id: str | None = field(repr=False)
+    approle_mount: str
+    mount: str
+    namespace: str | None
+    ca_cert: str | None
+    validate_certs: bool
+    timeout: int
 
 
 class VaultClient:
@@ -118,16 +113,18 @@ def _first(exc: Exception) -> str:
 
 
 def vault_settings(options: t.Mapping[str, t.Any]) -> VaultSettings:
+    """The Vault options (the catalogue's defaults where none is set) as settings."""
+    given = with_defaults(options, VAULT)
     return VaultSettings(
-        addr=options.get("vault_addr"),
-        auth_method=options.get("vault_auth_method") or "token",
-        token=options.get("vault_token"),
-        role_id=options.get("vault_role_id"),
-        secret_id=options.get("vault_secret_id"),
-        approle_mount=options.get("vault_approle_mount") or "approle",
-        mount=options.get("vault_mount") or DEFAULT_MOUNT,
-        namespace=options.get("vault_namespace"),
-        ca_cert=options.get("vault_ca_cert"),
-        validate_certs=options.get("vault_validate_certs", True),
-        timeout=options.get("vault_timeout") or 30,
+        addr=given["vault_addr"],
+        auth_method=given["vault_auth_method"],
+        token=given["vault_token"],
+        role_id=given["vault_role_id"],
+        secret_id=given["vault_secret_id"],
+        approle_mount=given["vault_approle_mount"],
+        mount=given["vault_mount"],
+        namespace=given["vault_namespace"],
+        ca_cert=given["vault_ca_cert"],
+        validate_certs=given["vault_validate_certs"],
+        timeout=int(given["vault_timeout"]),
     )

@@ -19,6 +19,10 @@ description:
   - Records written through a backend that stores owner metadata are marked as owned by the collection, with the
     default owner id C(kea/default) (the listener daemon's default); on PowerDNS this is an RRset comment with account
     C(ddi.kea_dns). See C(docs/dns.md), "Owner ids".
+  - With O(owner_id), the task manages records as one owner among several, with the planner the listener daemon and
+    M(ddi.kea_dns.dns_sync) use. It creates a record that is missing, and changes or deletes only records marked with
+    that owner id. A record of another owner id, or with no mark, is never changed or deleted. It is reported as a
+    conflict in RV(conflicts) and as a warning, and it fails the task with O(on_existing=fail).
 author:
   - ddi.kea_dns maintainers (@ddi)
 extends_documentation_fragment:
@@ -90,9 +94,20 @@ options:
     description:
       - What to do when the RRset exists with other values or another TTL.
       - V(replace) makes it hold exactly the given values; V(keep) leaves it unchanged; V(fail) fails the task and changes nothing.
+      - With O(owner_id), an RRset of this owner is always made to hold the given values, and one of another owner (or
+        none) is never changed; V(fail) then fails the task on such a conflict, before anything is written.
     type: str
     default: replace
     choices: [replace, keep, fail]
+  owner_id:
+    description:
+      - Manage the records as this owner, for example V(team/web) or the listener daemon's V(kea/default) (see the
+        description). Lower-case letters, digits and C(. _ / -).
+      - With O(state=absent), the whole RRset is removed when it is this owner's; O(value) and O(values) are refused.
+      - On backends without owner metadata (V(rfc2136), V(knot)), TXT markers are then written unless
+        O(dns_owner_txt=false).
+      - Not set, records are written as described above and O(on_existing) decides what happens to existing ones.
+    type: str
   records:
     description:
       - Many records in one task. Mutually exclusive with O(name).
@@ -161,6 +176,15 @@ EXAMPLES = r"""
     name: us3-cab10-ru21-idrac
     value: 10.99.0.51
 
+- name: Records of the web team, next to the listener daemon's in the same zone (another owner's records are left alone)
+  ddi.kea_dns.dns_record:
+    provider: powerdns
+    zone: site.test
+    owner_id: team/web
+    records:
+      - {name: www, value: 10.99.0.80}
+      - {name: api, value: 10.99.0.81}
+
 - name: Remove a record and its PTR
   ddi.kea_dns.dns_record:
     provider: powerdns
@@ -184,6 +208,14 @@ summary:
   returned: always
   type: dict
   sample: {created: 1, updated: 0, deleted: 0, unchanged: 0}
+conflicts:
+  description:
+    - With O(owner_id), the records of another owner id (or with no mark) that hold other values than the task's and
+      were left alone, one sentence each naming the record and its owner.
+  returned: when O(owner_id) is set
+  type: list
+  elements: str
+  sample: ["www.site.test A holds 10.99.0.9, not 10.99.0.80, and belongs to owner kea/default (this sync is team/web): left alone"]
 applied:
   description:
     - When a batch failed part-way, every change already written, as C(<action> <name> <type>) (per value on SOLIDserver).
@@ -213,6 +245,7 @@ def main() -> None:
         "ptr": {"type": "bool", "default": False},
         "ptr_zone": {"type": "str"},
         "on_existing": {"type": "str", "default": "replace", "choices": ["replace", "keep", "fail"]},
+        "owner_id": {"type": "str"},
         # Items are validated by the core (plugins/module_utils/_dns/plan.py), field by field with their index.
         "records": {"type": "list", "elements": "dict"},
         **dns_argspec(),

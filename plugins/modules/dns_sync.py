@@ -86,12 +86,6 @@ options:
       - Records written before owner ids existed belong to V(kea/default).
     type: str
     default: kea/default
-  dns_owner_txt:
-    description:
-      - TXT ownership markers for backends that keep no owner metadata (Knot, RFC 2136), as the listener daemon
-        writes them. On by default (the daemon's default), so that this module and the daemon recognise each other's records.
-    type: bool
-    default: true
   events_schema:
     description: Schema of the outbox (role P(ddi.kea_dns.kea_db_events#role)).
     type: str
@@ -187,11 +181,9 @@ not_pending:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.ownership import DEFAULT_OWNER
-from ansible_collections.ddi.kea_dns.plugins.module_utils._module.argspec import dns_argspec, kea_db_argspec, vault_argspec
+from ansible_collections.ddi.kea_dns.plugins.module_utils._module.argspec import dns_argspec, kea_db_argspec, kea_source_argspec, outbox_argspec, vault_argspec
 from ansible_collections.ddi.kea_dns.plugins.module_utils._module.dns_sync import sync_rows
 from ansible_collections.ddi.kea_dns.plugins.module_utils._module.edge import run, summarise_long_list
-from ansible_collections.ddi.kea_dns.plugins.module_utils._sync.dns_sync import DEFAULT_HOSTNAME_FILTER
 
 
 def main() -> None:
@@ -201,16 +193,9 @@ def main() -> None:
         **vault_argspec(),
         "outbox_ids": {"type": "list", "elements": "int", "required": True},
         "zone": {"type": "str"},
-        "ptr": {"type": "bool", "default": False},
-        "ptr_zone": {"type": "str"},
         "ttl": {"type": "int", "default": 600},
-        "hostname_filter": {"type": "list", "elements": "str", "default": list(DEFAULT_HOSTNAME_FILTER)},
-        "take_over": {"type": "bool", "default": False},
-        "owner_id": {"type": "str", "default": DEFAULT_OWNER},
-        "dns_owner_txt": {"type": "bool", "default": True},
-        "events_schema": {"type": "str", "default": "kea_dns"},
-        "events_channel": {"type": "str", "default": "kea_lease_events"},
-        "retry_max_interval": {"type": "float", "default": 30.0},
+        **kea_source_argspec(),
+        **outbox_argspec("events_schema", "events_channel", "retry_max_interval"),
     }
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
 

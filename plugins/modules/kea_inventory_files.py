@@ -79,16 +79,15 @@ unplaced:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ddi.kea_dns.plugins.module_utils._module.argspec import kea_db_argspec, naming_argspec, vault_argspec
+from ansible_collections.ddi.kea_dns.plugins.module_utils._module.argspec import kea_db_argspec, kea_source_argspec, naming_argspec, vault_argspec
 from ansible_collections.ddi.kea_dns.plugins.module_utils._module.edge import run
 from ansible_collections.ddi.kea_dns.plugins.module_utils._module.kea_inventory_files import write_files
-from ansible_collections.ddi.kea_dns.plugins.module_utils._sync.dns_sync import DEFAULT_HOSTNAME_FILTER
 
 
 def main() -> None:
     argument_spec = {
         "path": {"type": "path", "required": True},
-        "hostname_filter": {"type": "list", "elements": "str", "default": list(DEFAULT_HOSTNAME_FILTER)},
+        **kea_source_argspec("hostname_filter"),
         "dns_zone": {"type": "str"},
         **kea_db_argspec(),
         **vault_argspec(),

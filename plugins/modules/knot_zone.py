@@ -208,7 +208,7 @@ manifest:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ddi.kea_dns.plugins.module_utils._module.argspec import archive_argspec, dns_knot_argspec
+from ansible_collections.ddi.kea_dns.plugins.module_utils._module.argspec import archive_argspec, dns_provider_argspec
 from ansible_collections.ddi.kea_dns.plugins.module_utils._module.edge import run
 from ansible_collections.ddi.kea_dns.plugins.module_utils._module.knot_zone import run_knot_zone
 
@@ -224,7 +224,7 @@ def main() -> None:
         "ttl": {"type": "int", "default": 600},
         "flush": {"type": "bool", "default": True},
         "knot_timeout": {"type": "int", "default": 60},
-        **dns_knot_argspec(),
+        **dns_provider_argspec("knot"),
         **archive_argspec(),
     }
     module = AnsibleModule(

@@ -24,9 +24,10 @@ sys.path.insert(0, collections_path())
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns import owner_txt, powerdns, solidserver, technitium  # noqa: E402
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.ownership import OWNER_MARK, OWNER_PARAMETER  # noqa: E402
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.registry import dns_backend  # noqa: E402
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.sync import DnsSync  # noqa: E402
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.model import Reservation, ReservationKey  # noqa: E402
 from ansible_collections.ddi.kea_dns.plugins.module_utils._options import options_from_env  # noqa: E402
-from ansible_collections.ddi.kea_dns.plugins.module_utils._sync.dns_sync import DnsSync, SyncSettings  # noqa: E402
+from ansible_collections.ddi.kea_dns.plugins.module_utils._sources.kea import KeaSource  # noqa: E402
 
 BACKENDS = ["knot", "powerdns", "powerdns-txt", "rfc2136-bind", "technitium", "solidserver"]
 
@@ -105,7 +106,7 @@ def test_upgrade_from_marks_without_owner_ids_changes_nothing(pipeline_db, targe
                     for index, name in enumerate(names)]
     with monkeypatch.context() as patch:
         legacy_marks(patch)
-        written, _desired = DnsSync(backend, SyncSettings(zone=ZONE, ptr=True)).reconcile(reservations)  # the previous release
+        written, _desired = DnsSync(backend, KeaSource(zone=ZONE, ptr=True)).reconcile(reservations)  # the previous release
     backend.close()
     assert written.counts()["created"] == 24
     if target.name in ("knot", "rfc2136-bind", "powerdns-txt"):

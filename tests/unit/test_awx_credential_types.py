@@ -8,7 +8,7 @@ import re
 
 import yaml
 
-from ansible_collections.ddi.kea_dns.plugins.module_utils._options import ENV
+from ansible_collections.ddi.kea_dns.plugins.module_utils._options import environment
 
 FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "extensions", "awx", "credential_types.yml")
 SECRET_WORDS = ("password", "secret", "token", "key")
@@ -17,7 +17,7 @@ SECRET_WORDS = ("password", "secret", "token", "key")
 def test_credential_types_inject_what_the_collection_reads():
     with open(FILE, encoding="utf-8") as handle:
         types = yaml.safe_load(handle)["credential_types"]
-    known = {name for names in ENV.values() for name in names}
+    known = {name for names in environment().values() for name in names}
     assert {t["name"] for t in types} >= {"Kea database", "Vault AppRole (ddi.kea_dns)", "PowerDNS API", "RFC 2136 TSIG key",
                                           "Technitium API token", "SOLIDserver"}
     for credential_type in types:

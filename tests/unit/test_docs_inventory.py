@@ -7,7 +7,7 @@ import re
 
 import yaml
 
-from ansible_collections.ddi.kea_dns.plugins.module_utils._options import ENV
+from ansible_collections.ddi.kea_dns.plugins.module_utils._options import environment
 
 DOC = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "docs", "inventory.md")
 
@@ -18,7 +18,7 @@ def test_injected_variables_are_read_by_the_collection():
     injectors = [block["env"] for block in blocks if isinstance(block, dict) and "env" in block]
     inputs = [block for block in blocks if isinstance(block, dict) and "fields" in block]
     assert len(injectors) == len(inputs) == 2
-    known = {name for names in ENV.values() for name in names}
+    known = {name for names in environment().values() for name in names}
     for injector, fields in zip(injectors, inputs, strict=True):
         assert set(injector) <= known
         ids = {field["id"] for field in fields["fields"]}

@@ -28,6 +28,7 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._daemon.inventory_writ
 from ansible_collections.ddi.kea_dns.plugins.module_utils._daemon.metrics import Metrics
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import Change
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.registry import dns_backend
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.sync import DnsSync, Plan
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import KeaDnsError
 from ansible_collections.ddi.kea_dns.plugins.module_utils._inventory import files as inventory
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import hosts
@@ -36,7 +37,7 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.model import Rese
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.naming import HostnameParser
 from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox import batch, retry
 from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox import rows as outbox
-from ansible_collections.ddi.kea_dns.plugins.module_utils._sync.dns_sync import DnsSync, Plan, SyncSettings
+from ansible_collections.ddi.kea_dns.plugins.module_utils._sources.kea import KeaSource
 from ansible_collections.ddi.kea_dns.plugins.module_utils._vault import VaultClient, vault_settings
 
 log = logging.getLogger("ddi.kea_dns.listener")
@@ -81,11 +82,11 @@ class Listener(InventoryFiles):
         self.stopping = False
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_w, False)
-        self.sync_settings = SyncSettings(zone=options["dns_zone"].lower().rstrip(".") if options["dns_zone"] else None,
-                                          ttl=options["dns_ttl"], ptr=options["ptr"], ptr_zone=options["ptr_zone"],
-                                          hostname_filter=tuple(options["hostname_filter"]), owner_id=options["owner_id"])
+        self.source = KeaSource(zone=options["dns_zone"].lower().rstrip(".") if options["dns_zone"] else None,
+                                ttl=options["dns_ttl"], ptr=options["ptr"], ptr_zone=options["ptr_zone"],
+                                hostname_filter=tuple(options["hostname_filter"]), owner_id=options["owner_id"])
         self.parser = HostnameParser(options["naming_pattern"])
-        self.renderer = inventory.Renderer(self.parser, self.sync_settings)
+        self.renderer = inventory.Renderer(self.parser, self.source)
         self.schema = options["events_schema"]
         config.check_outbox_options(options)
         self.vault: VaultClient | None = None
@@ -149,14 +150,12 @@ class Listener(InventoryFiles):
         if self.sync is not None or not self.options["enable_dns"]:
             return
         options = dict(self.options, solidserver_scope=self.options["dns_scope"])
-        if options["dns_owner_txt"] is None:
-            options["dns_owner_txt"] = True  # only used by backends that keep no owner metadata
         try:
-            backend = dns_backend(options, on_secret=self.secrets.add, vault=self.vault)
+            backend = dns_backend(options, on_secret=self.secrets.add, vault=self.vault, owned=True)
         except retry.DNS_RETRIED as exc:  # e.g. a Knot socket not there yet; bad settings stop the daemon instead
             self.health.dns_error = str(exc)
             raise DnsFailure(str(exc)) from None
-        self.sync = DnsSync(backend, self.sync_settings)
+        self.sync = DnsSync(backend, self.source, take_over=self.options["take_over"])
         log.info("DNS record creation enabled: zone=%s provider=%s%s", self.options["dns_zone"], self.options["provider"],
                  " (dry run)" if self.options["dry_run"] else "")
 
@@ -234,12 +233,11 @@ class Listener(InventoryFiles):
                     return 0
                 for row in rows:
                     self.metrics.received.labels(str(row.operation)[:16]).inc()
-                found = batch.read(cursor, rows, self.sync_settings)
+                found = batch.read(cursor, rows, self.source)
                 skipped = dict(found.invalid)
                 if self.sync is not None:
                     try:
-                        plan = self.dns(self.sync.touching, found.reservations, found.hostnames, found.addresses,
-                                        self.options["dry_run"])[0]
+                        plan = self.dns(self.sync.touching, found.reservations, found.touched, self.options["dry_run"])[0]
                     except DnsRejected as exc:
                         if len(rows) > 1:
                             log.warning("The DNS backend refused a batch of %d rows (%s); retrying them one by one", len(rows), exc)

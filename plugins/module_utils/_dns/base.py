@@ -18,6 +18,7 @@ import typing as t
 from dataclasses import dataclass, field
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import InvalidInputError, KeaDnsError, NotFoundError, TransportError
+from ansible_collections.ddi.kea_dns.plugins.module_utils._options import Option
 
 RECORD_TYPES = ("A", "AAAA", "PTR", "CNAME", "TXT")
 DEFAULT_TTL = 600
@@ -208,12 +209,31 @@ class DnsBackend(abc.ABC):
     def apply(self, zone: str, changes: t.Sequence[Change]) -> None:
         """Apply all changes of one zone, atomically where ``traits.native_batch``."""
 
+    def zones(self) -> list[str] | None:
+        """Every zone of the server, lower-case and relative to the root; None where the protocol cannot list them
+        (RFC 2136)."""
+        return None
+
     def probe(self, zone: str) -> None:
         """One cheap read that reaches the server (the apex TXT RRset of ``zone``); raises like every call."""
         self.get(zone, [RRsetKey(zone, "TXT")])
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections. The backend stays usable: the next call connects again."""
+
+
+@dataclass(frozen=True)
+class Provider:
+    """What a backend's file declares as ``PROVIDER`` (and ``_dns/registry.py`` lists): the provider name, its options
+    (prefixed with the name), the keys of its credentials in the Vault secret (key -> option; ``optional_vault_keys``
+    are used when the secret has them), and the factory that makes the backend from the options, every one of them
+    given (the catalogue's default where none was set)."""
+
+    name: str
+    options: tuple[Option, ...]
+    make: t.Callable[[t.Mapping[str, t.Any]], DnsBackend]
+    vault_keys: t.Mapping[str, str] = field(default_factory=dict)
+    optional_vault_keys: t.Mapping[str, str] = field(default_factory=dict)
 
 
 def is_transport_failure(exc: BaseException) -> bool:

@@ -16,16 +16,22 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import MissingLibraryError, TransportError
 
-try:
-    import requests
-except ImportError:  # pragma: no cover - reported by session()
-    requests = None
+requests: t.Any = None  # imported on first use (_libraries): the registry reads every backend's declaration without its client library
+
+
+def _libraries() -> None:
+    global requests
+    if requests is None:
+        try:
+            import requests as library
+        except ImportError:  # pragma: no cover - the collection's requirements include requests
+            raise MissingLibraryError("requests", "requests") from None
+        requests = library
 
 
 def session(validate_certs: bool | str, headers: t.Mapping[str, str] | None = None) -> t.Any:
     """A requests session; MissingLibraryError when requests is not installed."""
-    if requests is None:
-        raise MissingLibraryError("requests", "requests")
+    _libraries()
     new = requests.Session()
     new.verify = validate_certs
     new.headers.update(headers or {})

@@ -29,6 +29,7 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import (
     RECORD_TYPES,
     Change,
     DnsBackend,
+    Provider,
     RRset,
     RRsetKey,
     Traits,
@@ -36,21 +37,26 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import (
     to_presentation,
 )
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import KeaDnsError, MissingLibraryError, NotFoundError, TransportError
+from ansible_collections.ddi.kea_dns.plugins.module_utils._options import Option
 
-try:
-    import dns.exception
-    import dns.rdata
-    import dns.rdataclass
-    import dns.rdatatype
-    import dns.zone
-except ImportError:  # pragma: no cover - reported by zone_file_records()
-    dns = None
+dns: t.Any = None  # dnspython and libknot, imported on first use (_libraries): the registry reads every backend's declaration without its client library
+libknot: t.Any = None
 
-try:
-    import libknot
-    import libknot.control
-except ImportError:  # pragma: no cover - reported by KnotBackend()
-    libknot = None
+
+def _libraries() -> None:
+    global dns, libknot
+    if dns is None:
+        with contextlib.suppress(ImportError):  # reported by _require_dnspython()
+            import dns.exception
+            import dns.rdata
+            import dns.rdataclass
+            import dns.rdatatype
+            import dns.zone
+    if libknot is None:
+        with contextlib.suppress(ImportError):  # reported by KnotBackend()
+            import libknot
+            import libknot.control
+
 
 STALE_TRANSACTION_WAIT = 3.0  # seconds a zone transaction someone else left open is waited for before it is aborted
 # What a Knot backup holds besides the zone file, as knotc's +<part>/+no<part> filters (lower case: include).
@@ -59,8 +65,8 @@ BACKUP_PARTS = {"zonefiles": "z", "journal": "j", "timers": "t", "keys": "k", "c
 
 @dataclass(frozen=True)
 class KnotSettings:
-    socket: str = "/run/knot/knot.sock"
-    timeout: float = 10.0
+    socket: str
+    timeout: float
 
 
 def _from_data(rtype: str, data: str) -> str:
@@ -97,6 +103,7 @@ class KnotBackend(DnsBackend):
                     reconcile_chunk=5000)
 
     def __init__(self, settings: KnotSettings) -> None:
+        _libraries()
         if libknot is None:
             raise MissingLibraryError("libknot", "libknot")
         try:
@@ -359,4 +366,16 @@ def rrsets_of(zone: str, lines: t.Iterable[str]) -> dict[RRsetKey, RRset]:
 
 def _require_dnspython() -> None:
     if dns is None:
+        _libraries()
+    if dns is None:
         raise MissingLibraryError("dnspython", "dnspython")
+
+
+OPTIONS = (Option("knot_socket", "path", "/run/knot/knot.sock", "Knot control socket", env=("KNOT_SOCKET",)),)
+
+
+def make(options: t.Mapping[str, t.Any]) -> DnsBackend:
+    return KnotBackend(KnotSettings(socket=options["knot_socket"], timeout=float(options["dns_timeout"])))
+
+
+PROVIDER = Provider("knot", OPTIONS, make)  # a control socket has no credentials

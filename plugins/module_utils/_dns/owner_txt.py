@@ -56,6 +56,9 @@ class OwnerTxtBackend(DnsBackend):
     def find_zone(self, name: str) -> str:
         return self.inner.find_zone(name)
 
+    def zones(self) -> list[str] | None:
+        return self.inner.zones()
+
     def _fold(self, rrsets: t.Iterable[RRset]) -> list[RRset]:
         records: list[RRset] = []
         markers: dict[str, RRset] = {}  # by name (cheaper than by key for the 200,000 RRsets of a large zone)

@@ -22,9 +22,9 @@ import typing as t
 from dataclasses import dataclass
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import InvalidInputError
+from ansible_collections.ddi.kea_dns.plugins.module_utils._options import DEFAULT_OWNER
 
 OWNER_MARK = "managed-by ddi.kea_dns"
-DEFAULT_OWNER = "kea/default"
 OWNER_PARAMETER = ("managed-by", "ddi.kea_dns")  # SOLIDserver class parameter
 # Lower-case letters, digits and . _ / - : no spaces, quotes, '=' or '&', which the marks use as separators.
 OWNER_ID_RE = re.compile(r"^[a-z0-9](?:[a-z0-9._/-]{0,62}[a-z0-9])?$")

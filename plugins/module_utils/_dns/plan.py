@@ -19,6 +19,7 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import (
     parse_value,
     reverse_name,
 )
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.sync import summary
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import ConflictError, InvalidInputError
 
 ON_EXISTING = ("replace", "keep", "fail")
@@ -122,11 +123,9 @@ def plan_records(current: t.Mapping[RRsetKey, RRset], desired: t.Sequence[Desire
 
 def result(changes: t.Sequence[Change], unchanged: int) -> dict:
     """The one result shape of dns_record and knot_zone: changed, summary and the changed RRsets with their action."""
-    actions = [c.action for c in changes]
     return {
         "changed": bool(changes),
-        "summary": {"created": actions.count("create"), "deleted": actions.count("delete"), "updated": actions.count("update"),
-                    "unchanged": unchanged},
+        "summary": summary(changes, unchanged),
         "changes": [dict((c.after or c.before).to_dict(), action=c.action) for c in changes],  # type: ignore[union-attr]
     }
 

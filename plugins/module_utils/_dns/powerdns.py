@@ -19,14 +19,17 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import (
     RECORD_TYPES,
     Change,
     DnsBackend,
+    Provider,
     RRset,
     RRsetKey,
     Traits,
     longest_zone,
     to_presentation,
 )
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.owner_txt import OwnerTxtBackend
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.ownership import DEFAULT_OWNER, format_mark, parse_mark
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import AuthenticationError, InvalidInputError, KeaDnsError, NotFoundError, TransportError
+from ansible_collections.ddi.kea_dns.plugins.module_utils._options import Option
 
 OWNER_ACCOUNT = "ddi.kea_dns"
 READ_PARALLEL = 4  # filtered GETs of one batch in flight at once
@@ -39,12 +42,12 @@ FILTERED_GET_LIMIT_WITH_COMMENTS = 2
 
 @dataclass(frozen=True)
 class PowerDnsSettings:
-    api_url: str = "http://127.0.0.1:8081"
-    api_key: str | None = field(default=None, repr=False)
-    server_id: str = "localhost"
-    timeout: float = 10.0
-    validate_certs: bool = True
-    comments: bool = True  # ownership as the RRset comment; False: the caller marks ownership (TXT markers)
+    api_url: str
+    api_key: str | None = field(repr=False)
+    server_id: str
+    timeout: float
+    validate_certs: bool
+    comments: bool  # ownership as the RRset comment; False: TXT markers (owner_txt.py) mark it
 
 
 def _from_content(rtype: str, content: str) -> str:
@@ -156,3 +159,23 @@ class PowerDnsBackend(DnsBackend):
 
     def close(self) -> None:
         self._session.close()
+
+
+OPTIONS = (
+    Option("powerdns_api_url", default="http://127.0.0.1:8081", help="PowerDNS API URL", env=("PDNS_API_URL",)),
+    Option("powerdns_api_key", help="PowerDNS API key", env=("PDNS_API_KEY",), secret=True),
+    Option("powerdns_server_id", default="localhost", help="PowerDNS server id"),
+    Option("powerdns_validate_certs", "bool", True, "verify the PowerDNS API certificate"),
+    Option("powerdns_ownership", default="comment", help="how PowerDNS records are marked as owned", choices=("comment", "txt")),
+)
+
+
+def make(options: t.Mapping[str, t.Any]) -> DnsBackend:
+    comments = options["powerdns_ownership"] == "comment"
+    backend = PowerDnsBackend(PowerDnsSettings(
+        api_url=options["powerdns_api_url"], api_key=options["powerdns_api_key"], server_id=options["powerdns_server_id"],
+        timeout=float(options["dns_timeout"]), validate_certs=options["powerdns_validate_certs"], comments=comments))
+    return backend if comments else OwnerTxtBackend(backend)
+
+
+PROVIDER = Provider("powerdns", OPTIONS, make, vault_keys={"api_key": "powerdns_api_key"})

@@ -20,7 +20,7 @@ import socket
 import typing as t
 from dataclasses import dataclass, field
 
-from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import RECORD_TYPES, Change, DnsBackend, RRset, RRsetKey, Traits, to_presentation
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import RECORD_TYPES, Change, DnsBackend, Provider, RRset, RRsetKey, Traits, to_presentation
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.owner_txt import MARKER_LABEL
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import (
     AuthenticationError,
@@ -30,40 +30,44 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import (
     NotFoundError,
     TransportError,
 )
-from ansible_collections.ddi.kea_dns.plugins.module_utils._options import TSIG_ALGORITHMS
+from ansible_collections.ddi.kea_dns.plugins.module_utils._options import Option
 
-try:
-    import dns.exception
-    import dns.message
-    import dns.name
-    import dns.query
-    import dns.rcode
-    import dns.rdataclass
-    import dns.rdatatype
-    import dns.tsig
-    import dns.tsigkeyring
-    import dns.update
-    import dns.xfr
-    import dns.zone
-except ImportError:  # pragma: no cover - reported by Rfc2136Backend()
-    dns = None
+dns: t.Any = None  # dnspython, imported on first use (_libraries): the registry reads every backend's declaration without its client library
+
+
+def _libraries() -> None:
+    global dns
+    if dns is None:
+        with contextlib.suppress(ImportError):  # reported by Rfc2136Backend()
+            import dns.exception
+            import dns.message
+            import dns.name
+            import dns.query
+            import dns.rcode
+            import dns.rdataclass
+            import dns.rdatatype
+            import dns.tsig
+            import dns.tsigkeyring
+            import dns.update
+            import dns.xfr
+            import dns.zone
 
 
 class TransferRefusedError(KeaDnsError):
     """The server refused the zone transfer (AXFR)."""
 
 
-ALGORITHMS = TSIG_ALGORITHMS
+ALGORITHMS = ("hmac-sha256", "hmac-sha384", "hmac-sha512", "hmac-sha224", "hmac-sha1", "hmac-md5")
 
 
 @dataclass(frozen=True)
 class Rfc2136Settings:
-    server: str = "127.0.0.1"
-    port: int = 53
-    key_name: str | None = None
-    key_secret: str | None = field(default=None, repr=False)
-    key_algorithm: str = "hmac-sha256"
-    timeout: float = 10.0
+    server: str
+    port: int
+    key_name: str | None
+    key_secret: str | None = field(repr=False)
+    key_algorithm: str
+    timeout: float
 
 
 MESSAGE_LIMIT = 65535 - 1024  # bytes of an unsigned UPDATE, leaving room for the TSIG record within TCP's 65,535
@@ -113,6 +117,7 @@ class Rfc2136Backend(DnsBackend):
     traits = Traits(name="rfc2136", native_batch=True, ownership=False, can_list_zone=True, release_after_batch=True)
 
     def __init__(self, settings: Rfc2136Settings) -> None:
+        _libraries()
         if dns is None:
             raise MissingLibraryError("dnspython", "dnspython")
         self.settings = settings
@@ -237,3 +242,22 @@ class Rfc2136Backend(DnsBackend):
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.close()
+
+
+OPTIONS = (
+    Option("rfc2136_server", default="127.0.0.1", help="RFC 2136 server address", env=("RFC2136_SERVER",)),
+    Option("rfc2136_port", "int", 53, "RFC 2136 server port", env=("RFC2136_PORT",)),
+    Option("rfc2136_key_name", help="TSIG key name", env=("RFC2136_KEY_NAME",)),
+    Option("rfc2136_key_secret", help="TSIG key secret (base64)", env=("RFC2136_KEY_SECRET",), secret=True),
+    Option("rfc2136_key_algorithm", default="hmac-sha256", help="TSIG algorithm", choices=ALGORITHMS, env=("RFC2136_KEY_ALGORITHM",)),
+)
+
+
+def make(options: t.Mapping[str, t.Any]) -> DnsBackend:
+    return Rfc2136Backend(Rfc2136Settings(
+        server=options["rfc2136_server"], port=int(options["rfc2136_port"]), key_name=options["rfc2136_key_name"],
+        key_secret=options["rfc2136_key_secret"], key_algorithm=options["rfc2136_key_algorithm"], timeout=float(options["dns_timeout"])))
+
+
+PROVIDER = Provider("rfc2136", OPTIONS, make, vault_keys={"key_secret": "rfc2136_key_secret"},
+                    optional_vault_keys={"key_name": "rfc2136_key_name"})

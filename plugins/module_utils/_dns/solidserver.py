@@ -3,23 +3,15 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """PRIVATE to the collection: EfficientIP SOLIDserver through SOLIDserverRest (>= 2.14, legacy /rest API).
 
-SOLIDserver stores one row (``rr_id``) per record value and has no batch call, so a batch is many
-calls: they run on a pool of at most ``max_parallel`` threads sharing one connection pool. Deletes go
-first, then creates and updates. A failure stops the calls not yet started; the error lists what was
-already applied (the batch cannot be atomic).
-
-The library interpolates WHERE values without escaping, so every value put in a WHERE filter here
-is checked by ``_literal`` first (names are already LDH-checked by ``base.parse_name``); record
-values never go into a WHERE filter. AAAA values are written in expanded form, as SOLIDserver stores
-them. PTR records use raw calls (the library's record classes do not know PTR), and so do all other
-types, which also saves the library's per-record re-reads. Ownership is the class parameters
-``managed-by=ddi.kea_dns&owner=<owner id>&ref=<reference>`` (``ownership.py``).
-
-The library's own ``connect()`` ignores a CA file and sleeps before every call (a client-side token
-bucket of 200 calls per minute), so ``connect`` here builds the session from the library's public
-pieces: CA file or verify flag, the rate limit the user chose (none by default), a pool sized to
-``max_parallel``. A local "rate limit" refusal is waited out; a server's HTTP 429 is retried by the
-library after its Retry-After.
+One row (``rr_id``) per record value and no batch call: a batch is many calls, on up to ``max_parallel`` threads
+sharing one connection pool, deletes first, then creates and updates; a failure stops the calls not yet started and
+the error lists what was applied. WHERE values, which the library interpolates unescaped, pass ``_literal`` first;
+record values never go into a WHERE filter. AAAA values are written expanded, as SOLIDserver stores them. Every type
+uses raw calls (the library's record classes know no PTR and re-read each record). Ownership is the class
+parameters ``managed-by=ddi.kea_dns&owner=<owner id>&ref=<reference>`` (``ownership.py``). The library's
+``connect()`` ignores a CA file and sleeps before every call (200 calls per minute), so ``_connect`` builds the
+session from its public pieces: CA file or verify flag, the chosen rate limit (none by default), a pool sized to
+``max_parallel``. A local "rate limit" refusal is waited out; an HTTP 429 is retried by the library (Retry-After).
 """
 
 from __future__ import annotations
@@ -36,7 +28,17 @@ import urllib.parse
 from dataclasses import dataclass, field
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns import http
-from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import RECORD_TYPES, Change, DnsBackend, RRset, RRsetKey, Traits, longest_zone, parse_name
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import (
+    RECORD_TYPES,
+    Change,
+    DnsBackend,
+    Provider,
+    RRset,
+    RRsetKey,
+    Traits,
+    longest_zone,
+    parse_name,
+)
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.ownership import mark_parameters, parse_parameters
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import (
     AuthenticationError,
@@ -47,15 +49,22 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import (
     PartiallyAppliedError,
     TransportError,
 )
+from ansible_collections.ddi.kea_dns.plugins.module_utils._options import Option
 
-try:
-    import requests.adapters
-    import requests.utils
-    from SOLIDserverRest import adv
-    from SOLIDserverRest.Exception import SDSAuthError, SDSEmptyError, SDSError, SDSRequestError, SDSServiceError
-    from SOLIDserverRest.SOLIDserverRest import SOLIDserverRest
-except (ImportError, SyntaxError):  # pragma: no cover - reported by SolidServerBackend(); 2.12 is a SyntaxError on 3.11
-    adv = None
+# SOLIDserverRest (adv, Exception) and requests: imported on first use, so that reading the declaration costs nothing
+adv = errors = requests = SOLIDserverRest = None
+
+
+def _libraries() -> None:
+    global adv, errors, requests, SOLIDserverRest
+    if adv is None:
+        with contextlib.suppress(ImportError, SyntaxError):  # reported by SolidServerBackend(); 2.12 is a SyntaxError on 3.11
+            import requests.adapters
+            import requests.utils
+            from SOLIDserverRest import Exception as errors
+            from SOLIDserverRest import adv
+            from SOLIDserverRest.SOLIDserverRest import SOLIDserverRest
+
 
 DEFAULT_SCOPE_SERVERS = {"internal": "dns-internal-smart.site.com", "external": "dns-primary.site.com"}
 PAGE = 1000
@@ -68,16 +77,16 @@ LOCAL_LIMIT_WAIT = 120.0
 
 @dataclass(frozen=True)
 class SolidServerSettings:
-    host: str | None = None
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    auth_method: str = "native"
-    dns_server: str = DEFAULT_SCOPE_SERVERS["internal"]
-    validate_certs: bool = True
-    ca_cert: str | None = None
-    timeout: float = 10.0
-    max_parallel: int = 8
-    rate_limit: int = 0  # calls per minute for the library's client-side limiter; 0 turns it off
+    host: str | None
+    username: str | None
+    password: str | None = field(repr=False)
+    auth_method: str
+    dns_server: str
+    validate_certs: bool
+    ca_cert: str | None
+    timeout: float
+    max_parallel: int
+    rate_limit: int  # calls per minute for the library's client-side limiter; 0 turns it off
 
 
 def _literal(value: object, what: str) -> str:
@@ -138,6 +147,7 @@ class SolidServerBackend(DnsBackend):
     traits = Traits(name="solidserver", native_batch=False, ownership=True, can_list_zone=True)
 
     def __init__(self, settings: SolidServerSettings) -> None:
+        _libraries()
         if adv is None:
             raise MissingLibraryError("SOLIDserverRest (2.14 or later)", "SOLIDserverRest")
         if not settings.host or not HOST_RE.fullmatch(settings.host):
@@ -198,11 +208,11 @@ class SolidServerBackend(DnsBackend):
         while True:
             try:
                 return function(*args)
-            except SDSAuthError:
+            except errors.SDSAuthError:
                 raise AuthenticationError(f"{self.where} rejected the credentials of user {self.settings.username!r} ({what})") from None
-            except SDSEmptyError:
+            except errors.SDSEmptyError:
                 return []
-            except SDSRequestError as exc:
+            except errors.SDSRequestError as exc:
                 text = str(exc.message)
                 if "timed out" in text.lower():
                     raise TransportError(f"{self.where} did not answer within {self._timeout} s ({what})") from None
@@ -210,13 +220,13 @@ class SolidServerBackend(DnsBackend):
                     raise TransportError(f"{self.where}: TLS certificate check failed ({what}); set solidserver_ca_cert "
                                          "or solidserver_validate_certs") from None
                 raise TransportError(f"{self.where} is unreachable ({what}): {text.splitlines()[0][:200]}") from None
-            except SDSServiceError as exc:
+            except errors.SDSServiceError as exc:
                 if "rate limit" not in str(exc) or waited >= LOCAL_LIMIT_WAIT:
                     raise KeaDnsError(f"{self.where}: {what}: {exc}") from None
                 pause = 60.0 / max(self.settings.rate_limit, 1)
                 time.sleep(pause)  # the client-side bucket (solidserver_rate_limit) is empty: wait for a token
                 waited += pause
-            except SDSError as exc:
+            except errors.SDSError as exc:
                 raise KeaDnsError(f"{self.where}: {what}: {exc}") from None
             except (KeyError, IndexError, TypeError, ValueError) as exc:
                 raise TransportError(f"{self.where} gave an unexpected answer ({what}): {exc.__class__.__name__}") from None
@@ -350,3 +360,39 @@ class SolidServerBackend(DnsBackend):
     def close(self) -> None:
         if self._sds is not None and self._sds.sds is not None and self._sds.sds.session is not None:
             self._sds.sds.session.close()
+
+
+OPTIONS = (
+    Option("solidserver_host", help="SOLIDserver host", env=("SOLIDSERVER_HOST",)),
+    Option("solidserver_username", help="SOLIDserver API user", env=("SOLIDSERVER_USERNAME",), credential=True),
+    Option("solidserver_password", help="SOLIDserver API password", env=("SOLIDSERVER_PASSWORD",), secret=True),
+    Option("solidserver_auth_method", default="native", help="SOLIDserver login", choices=("native", "basicauth")),
+    Option("solidserver_scope", default="internal", help="the DNS server of solidserver_scope_servers to write to",
+           choices=("internal", "external"), env=("SOLIDSERVER_SCOPE",)),
+    Option("solidserver_scope_servers", "dict", tuple(DEFAULT_SCOPE_SERVERS.items()), "scope -> SOLIDserver DNS server name"),
+    Option("solidserver_dns_server", help="SOLIDserver DNS server name (overrides the scope)", env=("SOLIDSERVER_DNS_SERVER",)),
+    Option("solidserver_validate_certs", "bool", True, "verify the SOLIDserver certificate"),
+    Option("solidserver_ca_cert", "path", help="CA bundle for SOLIDserver", env=("SOLIDSERVER_CA_CERT",)),
+    Option("solidserver_max_parallel", "int", 8, "parallel SOLIDserver calls"),
+    Option("solidserver_rate_limit", "int", 0, "SOLIDserver calls per minute (0: no limit)"),
+)
+
+
+def _dns_server(options: t.Mapping[str, t.Any]) -> str:
+    if options["solidserver_dns_server"]:
+        return options["solidserver_dns_server"]
+    scope, servers = options["solidserver_scope"], options["solidserver_scope_servers"]
+    if scope not in servers:
+        raise InvalidInputError("solidserver_scope", scope, f"not a key of solidserver_scope_servers ({', '.join(sorted(servers))})")
+    return servers[scope]
+
+
+def make(options: t.Mapping[str, t.Any]) -> DnsBackend:
+    return SolidServerBackend(SolidServerSettings(
+        host=options["solidserver_host"], username=options["solidserver_username"], password=options["solidserver_password"],
+        auth_method=options["solidserver_auth_method"], dns_server=_dns_server(options),
+        validate_certs=options["solidserver_validate_certs"], ca_cert=options["solidserver_ca_cert"], timeout=float(options["dns_timeout"]),
+        max_parallel=int(options["solidserver_max_parallel"]), rate_limit=int(options["solidserver_rate_limit"])))
+
+
+PROVIDER = Provider("solidserver", OPTIONS, make, vault_keys={"username": "solidserver_username", "password": "solidserver_password"})

@@ -17,7 +17,7 @@ import typing as t
 from dataclasses import dataclass, field
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns import http
-from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import RECORD_TYPES, Change, DnsBackend, RRset, RRsetKey, Traits, longest_zone
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import RECORD_TYPES, Change, DnsBackend, Provider, RRset, RRsetKey, Traits, longest_zone
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.ownership import format_mark, parse_mark
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import (
     AuthenticationError,
@@ -27,6 +27,7 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import (
     PartiallyAppliedError,
     TransportError,
 )
+from ansible_collections.ddi.kea_dns.plugins.module_utils._options import Option
 
 RDATA_KEY = {"A": "ipAddress", "AAAA": "ipAddress", "PTR": "ptrName", "CNAME": "cname", "TXT": "text"}
 ALREADY_ABSENT = "no such record exists"
@@ -35,10 +36,10 @@ READ_PARALLEL = 4  # per-name reads of one batch in flight at once
 
 @dataclass(frozen=True)
 class TechnitiumSettings:
-    api_url: str = "http://127.0.0.1:5380"
-    token: str | None = field(default=None, repr=False)
-    timeout: float = 10.0
-    validate_certs: bool = True
+    api_url: str
+    token: str | None = field(repr=False)
+    timeout: float
+    validate_certs: bool
 
 
 def _record_from_json(data: dict) -> tuple[RRsetKey, str, int, str | None] | None:
@@ -146,3 +147,18 @@ class TechnitiumBackend(DnsBackend):
 
     def close(self) -> None:
         self._session.close()
+
+
+OPTIONS = (
+    Option("technitium_api_url", default="http://127.0.0.1:5380", help="Technitium API URL", env=("TECHNITIUM_API_URL",)),
+    Option("technitium_token", help="Technitium API token", env=("TECHNITIUM_TOKEN",), secret=True),
+    Option("technitium_validate_certs", "bool", True, "verify the Technitium API certificate"),
+)
+
+
+def make(options: t.Mapping[str, t.Any]) -> DnsBackend:
+    return TechnitiumBackend(TechnitiumSettings(api_url=options["technitium_api_url"], token=options["technitium_token"],
+                                                timeout=float(options["dns_timeout"]), validate_certs=options["technitium_validate_certs"]))
+
+
+PROVIDER = Provider("technitium", OPTIONS, make, vault_keys={"token": "technitium_token"})

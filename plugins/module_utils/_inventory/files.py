@@ -20,7 +20,7 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._files import replacin
 from ansible_collections.ddi.kea_dns.plugins.module_utils._inventory.hosts import host_name, host_vars
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.model import Reservation
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.naming import HostnameParser, Location
-from ansible_collections.ddi.kea_dns.plugins.module_utils._sync.dns_sync import SyncSettings
+from ansible_collections.ddi.kea_dns.plugins.module_utils._sources.kea import KeaSource
 
 try:
     import yaml
@@ -41,7 +41,7 @@ class Renderer:
     with the fleet. Only texts and fingerprints are kept, not the reservations (at 100,000 reservations keeping them
     held about 150 MB for the daemon's whole life)."""
 
-    def __init__(self, parser: HostnameParser, settings: SyncSettings) -> None:
+    def __init__(self, parser: HostnameParser, settings: KeaSource) -> None:
         self.parser, self.settings = parser, settings
         self._texts: dict[tuple[str, str], tuple[tuple[int, ...], str]] = {}
 
@@ -93,7 +93,7 @@ def _text(key: tuple[str, str], members: list[tuple]) -> str:
     return f"{HEADER} (site {site}, cabinet {cabinet}); rewritten when reservations change.\n---\n{text}"
 
 
-def render(reservations: t.Iterable[Reservation], parser: HostnameParser, settings: SyncSettings) -> tuple[dict[str, str], list[str]]:
+def render(reservations: t.Iterable[Reservation], parser: HostnameParser, settings: KeaSource) -> tuple[dict[str, str], list[str]]:
     """One-off rendering (see Renderer)."""
     return Renderer(parser, settings).render(reservations)
 

@@ -15,7 +15,8 @@ import typing as t
 from dataclasses import dataclass, field
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import AuthenticationError, KeaDnsError, MissingLibraryError, NotFoundError, TransportError
-from ansible_collections.ddi.kea_dns.plugins.module_utils._vault import DEFAULT_DB_PATH, VaultClient, vault_settings
+from ansible_collections.ddi.kea_dns.plugins.module_utils._options import KEA_DB, with_defaults
+from ansible_collections.ddi.kea_dns.plugins.module_utils._vault import VaultClient, vault_settings
 
 try:
     import psycopg2
@@ -34,14 +35,14 @@ def require_psycopg2() -> None:
 class DbSettings:
     """How to reach Kea's PostgreSQL database."""
 
-    host: str = "localhost"
-    port: int = 5432
-    dbname: str = "kea"
-    user: str = "kea"
-    password: str | None = field(default=None, repr=False)
-    sslmode: str = "prefer"
-    sslrootcert: str | None = None
-    connect_timeout: int = 10
+    host: str
+    port: int
+    dbname: str
+    user: str
+    password: str | None = field(repr=False)
+    sslmode: str
+    sslrootcert: str | None
+    connect_timeout: int
     application_name: str = "ddi.kea_dns"
 
     def where(self) -> str:
@@ -132,20 +133,20 @@ def db_settings(options: t.Mapping[str, t.Any], on_secret: t.Callable[[str], Non
     so that the caller can mask it (``module.no_log_values``). A long-running caller passes its logged-in
     ``vault`` client; otherwise one is made from the vault options.
     """
-    user = options.get("db_user") or "kea"
-    password = options.get("db_password")
+    given = with_defaults(options, KEA_DB)
+    user, password = given["db_user"], given["db_password"]
     if options.get("use_vault"):
-        credentials = (vault or VaultClient(vault_settings(options))).read(options.get("db_vault_path") or DEFAULT_DB_PATH)
+        credentials = (vault or VaultClient(vault_settings(options))).read(given["db_vault_path"])
         user, password = credentials["username"], credentials["password"]
     if password and on_secret is not None:
         on_secret(password)
     return DbSettings(
-        host=options.get("db_host") or "localhost",
-        port=int(options.get("db_port") or 5432),
-        dbname=options.get("db_name") or "kea",
+        host=given["db_host"],
+        port=int(given["db_port"]),
+        dbname=given["db_name"],
         user=user,
         password=password,
-        sslmode=options.get("db_sslmode") or "prefer",
-        sslrootcert=options.get("db_sslrootcert"),
-        connect_timeout=int(options.get("db_connect_timeout") or 10),
+        sslmode=given["db_sslmode"],
+        sslrootcert=given["db_sslrootcert"],
+        connect_timeout=int(given["db_connect_timeout"]),
     )

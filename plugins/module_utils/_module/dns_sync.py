@@ -5,7 +5,7 @@
 
 One transaction: lock the pending rows among the ids (waiting for a consumer that holds them), read the current
 reservations of every name and address they touch under the same locks as the listener daemon (``_outbox/batch.py``),
-plan the owned records with the daemon's planner (``_sync/dns_sync.py``), apply them, then mark the rows done and
+plan the owned records with the daemon's planner (``_dns/sync.py``, source ``_sources/kea.py``), apply them, then mark the rows done and
 NOTIFY, so that the source hands over the next batch at once. Nothing is acknowledged before the DNS backend took
 the changes. A failure of the backend (unreachable, credentials, zone missing) counts an attempt on the rows and
 sets when the source delivers them again (1 s, doubling up to ``retry_max_interval``); the task fails.
@@ -21,27 +21,27 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import parse
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.ownership import check_owner_id
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.plan import diff, result
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.registry import dns_backend
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.sync import DnsSync, Plan
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import InvalidInputError, KeaDnsError
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.db import connect, db_settings, psycopg2, translate
 from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox import batch, retry
 from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox import rows as outbox
 from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox.schema import IDENTIFIER_RE
-from ansible_collections.ddi.kea_dns.plugins.module_utils._sync.dns_sync import DnsSync, Plan, SyncSettings
+from ansible_collections.ddi.kea_dns.plugins.module_utils._sources.kea import KeaSource
 
 
 class RowsRefused(KeaDnsError):
     """Rows the backend refused (retried later); the other rows of the task were applied and acknowledged."""
 
 
-def sync_settings(params: t.Mapping[str, t.Any]) -> SyncSettings:
+def kea_source(params: t.Mapping[str, t.Any]) -> KeaSource:
     if not params["hostname_filter"]:
         raise InvalidInputError("hostname_filter", params["hostname_filter"], "needs at least one glob ('*' selects every hostname)")
     if params["ttl"] < 1:
         raise InvalidInputError("ttl", params["ttl"], "must be at least 1 second")
-    return SyncSettings(zone=parse_name(params["zone"], "zone") if params.get("zone") else None, ttl=params["ttl"],
-                        ptr=params["ptr"], ptr_zone=parse_name(params["ptr_zone"], "ptr_zone") if params.get("ptr_zone") else None,
-                        hostname_filter=tuple(params["hostname_filter"]), take_over=params["take_over"],
-                        owner_id=check_owner_id(params["owner_id"]))
+    return KeaSource(zone=parse_name(params["zone"], "zone") if params.get("zone") else None, ttl=params["ttl"],
+                     ptr=params["ptr"], ptr_zone=parse_name(params["ptr_zone"], "ptr_zone") if params.get("ptr_zone") else None,
+                     hostname_filter=tuple(params["hostname_filter"]), owner_id=check_owner_id(params["owner_id"]))
 
 
 def outbox_ids(value: t.Sequence[t.Any]) -> list[int]:
@@ -55,7 +55,7 @@ def outbox_ids(value: t.Sequence[t.Any]) -> list[int]:
 
 def sync_rows(module: t.Any) -> dict:
     params = module.params
-    settings = sync_settings(params)
+    source = kea_source(params)
     ids = outbox_ids(params["outbox_ids"])
     schema, channel = params["events_schema"], params["events_channel"]
     for name in ("events_schema", "events_channel"):
@@ -64,12 +64,12 @@ def sync_rows(module: t.Any) -> dict:
     if not ids:
         return {"changed": False, "summary": {}, "changes": [], "conflicts": [], "acknowledged": [], "skipped": {}, "not_pending": []}
     database = db_settings(params, on_secret=module.no_log_values.add)
-    backend = dns_backend(params, on_secret=module.no_log_values.add)
-    sync = DnsSync(backend, settings)
+    backend = dns_backend(params, on_secret=module.no_log_values.add, owned=True)
+    sync = DnsSync(backend, source, take_over=params["take_over"])
     conn = connect(database)
     try:
         with conn.cursor() as cursor:
-            outcome = _apply(module, cursor, sync, settings, ids, schema)
+            outcome = _apply(module, cursor, sync, source, ids, schema)
             if module.check_mode:
                 conn.rollback()
             else:
@@ -102,12 +102,12 @@ class _Failing(Exception):
         self.cause, self.ids = cause, ids
 
 
-def _apply(module: t.Any, cursor: t.Any, sync: DnsSync, settings: SyncSettings, ids: list[int], schema: str) -> dict:
+def _apply(module: t.Any, cursor: t.Any, sync: DnsSync, source: KeaSource, ids: list[int], schema: str) -> dict:
     """Plan and apply the pending rows among ``ids``; a batch the backend refuses is applied row by row, so that
     only the row that causes the refusal is held back (and skipped after REFUSALS_BEFORE_SKIP refusals)."""
     cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", (batch.RECONCILE_LOCK,))
     rows = outbox.claim_ids(cursor, schema, ids)
-    found = batch.read(cursor, rows, settings)
+    found = batch.read(cursor, rows, source)
     plan, refused, skipped = Plan(), {}, dict(found.invalid)
     try:
         plan = _touching(sync, found, module.check_mode)
@@ -118,7 +118,7 @@ def _apply(module: t.Any, cursor: t.Any, sync: DnsSync, settings: SyncSettings, 
             if row.id in skipped:
                 continue
             try:
-                one = _touching(sync, batch.read(cursor, [row], settings), module.check_mode)
+                one = _touching(sync, batch.read(cursor, [row], source), module.check_mode)
             except KeaDnsError as row_exc:
                 if retry.retried(row_exc):
                     raise _Failing(row_exc, [r.id for r in rows]) from None
@@ -138,7 +138,7 @@ def _apply(module: t.Any, cursor: t.Any, sync: DnsSync, settings: SyncSettings, 
 
 
 def _touching(sync: DnsSync, found: batch.Batch, dry_run: bool) -> Plan:
-    return sync.touching(list(found.reservations), found.hostnames, found.addresses, dry_run)[0]
+    return sync.touching(found.reservations, found.touched, dry_run)[0]
 
 
 def _result(module: t.Any, outcome: dict) -> dict:

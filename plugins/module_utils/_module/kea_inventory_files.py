@@ -14,7 +14,7 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._inventory import file
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import hosts
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.db import db_settings, transaction
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.naming import HostnameParser
-from ansible_collections.ddi.kea_dns.plugins.module_utils._sync.dns_sync import SyncSettings
+from ansible_collections.ddi.kea_dns.plugins.module_utils._sources.kea import KeaSource
 
 
 def write_files(module: t.Any) -> dict:
@@ -22,7 +22,7 @@ def write_files(module: t.Any) -> dict:
     if not params["hostname_filter"]:
         raise InvalidInputError("hostname_filter", params["hostname_filter"], "needs at least one glob ('*' selects every hostname)")
     zone = parse_name(params["dns_zone"], "dns_zone") if params.get("dns_zone") else None
-    settings = SyncSettings(zone=zone, hostname_filter=tuple(params["hostname_filter"]))
+    settings = KeaSource(zone=zone, hostname_filter=tuple(params["hostname_filter"]))
     parser = HostnameParser(params.get("naming_pattern"))
     with transaction(db_settings(params, on_secret=module.no_log_values.add), readonly=True) as cursor:
         hosts.check_schema(cursor)

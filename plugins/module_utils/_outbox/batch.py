@@ -19,14 +19,14 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import hosts
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.fields import int_to_ipv4
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.model import Reservation
 from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox import rows as outbox
-from ansible_collections.ddi.kea_dns.plugins.module_utils._sync.dns_sync import SyncSettings
+from ansible_collections.ddi.kea_dns.plugins.module_utils._sources.kea import KeaSource, Touched
 
 # Event batches take this advisory lock shared, a reconcile takes it exclusive: a reconcile never writes a state
 # older than what a concurrent batch (of any consumer) already applied.
 RECONCILE_LOCK = outbox.lock_key("reconcile")
 
 
-def check_rows(rows: t.Sequence[outbox.OutboxRow], settings: SyncSettings) -> dict[int, str]:
+def check_rows(rows: t.Sequence[outbox.OutboxRow], source: KeaSource) -> dict[int, str]:
     """Rows that can never be applied as they are, with the reason (they are skipped; their valid names are still
     synced): not what the triggers write, or a selected hostname that is no valid DNS name."""
     problems = {}
@@ -34,9 +34,9 @@ def check_rows(rows: t.Sequence[outbox.OutboxRow], settings: SyncSettings) -> di
         problem = row.malformed()
         if problem is None:
             for hostname in sorted(row.hostnames()):
-                if settings.selects(hostname):
+                if source.selects(hostname):
                     try:
-                        settings.fqdn(hostname)
+                        source.fqdn(hostname)
                     except KeaDnsError as exc:
                         problem = str(exc)
                         break
@@ -55,8 +55,12 @@ class Batch:
     addresses: frozenset[str]
     reservations: tuple[Reservation, ...]
 
+    @property
+    def touched(self) -> Touched:
+        return Touched(self.hostnames, self.addresses)
 
-def read(cursor: t.Any, rows: t.Sequence[outbox.OutboxRow], settings: SyncSettings) -> Batch:
+
+def read(cursor: t.Any, rows: t.Sequence[outbox.OutboxRow], source: KeaSource) -> Batch:
     """In the claiming transaction: lock every name and address the rows touch (sorted, so consumers cannot
     deadlock), then read their current reservations. The plan is made from those, never from the rows' own values,
     so the newest state wins whatever order the rows were claimed or delivered in."""
@@ -64,4 +68,4 @@ def read(cursor: t.Any, rows: t.Sequence[outbox.OutboxRow], settings: SyncSettin
     addresses = frozenset(int_to_ipv4(number) for row in rows for number in row.addresses())
     outbox.lock(cursor, sorted(hostnames | addresses))
     reservations = hosts.select_reservations_touching(cursor, hostnames, addresses)
-    return Batch(tuple(rows), check_rows(rows, settings), hostnames, addresses, tuple(reservations))
+    return Batch(tuple(rows), check_rows(rows, source), hostnames, addresses, tuple(reservations))

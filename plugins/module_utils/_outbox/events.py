@@ -34,28 +34,26 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.db import connect
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.fields import IDENTIFIER_TYPE_NAMES, int_to_ipv4
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.model import Reservation, ReservationKey
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.naming import HostnameParser
-from ansible_collections.ddi.kea_dns.plugins.module_utils._options import options_from_env
+from ansible_collections.ddi.kea_dns.plugins.module_utils._options import KEA_DB, KEA_SOURCE, NAMING, OUTBOX, VAULT, Option, options_from_env
 from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox import batch
 from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox import rows as outbox
-from ansible_collections.ddi.kea_dns.plugins.module_utils._sync.dns_sync import SyncSettings
+from ansible_collections.ddi.kea_dns.plugins.module_utils._sources.kea import KeaSource
 from ansible_collections.ddi.kea_dns.plugins.module_utils._vault import VaultClient, vault_settings
 
-# The source's arguments: the listener daemon's options of the same name (same types, defaults and environment
-# variables), so that one set of settings serves both consumers.
-ARGUMENTS = (
-    "db_host", "db_port", "db_name", "db_user", "db_sslmode", "db_sslrootcert", "db_connect_timeout", "db_vault_path",
-    "use_vault", "vault_addr", "vault_auth_method", "vault_mount", "vault_approle_mount", "vault_namespace", "vault_ca_cert",
-    "events_schema", "events_channel", "batch_size", "poll_interval", "retry_max_interval", "naming_pattern", "dns_zone",
-    "hostname_filter", "ack_timeout",
-)
 # The source's own options, and the daemon's options whose default differs here.
-SOURCE_OPTIONS = {option.name: option for option in (
-    config.Option("ack_timeout", float, 300.0, "seconds the rows of an event stay handed over without an acknowledgment"),
+SOURCE_OPTIONS = (
+    Option("ack_timeout", "float", 300.0, "seconds the rows of an event stay handed over without an acknowledgment"),
     # One event costs a playbook run (about 2 s), not a DNS round trip: larger batches than the daemon's.
-    config.Option("batch_size", int, 500, "outbox rows per event at most"),
-)}
+    Option("batch_size", "int", 500, "outbox rows per event at most"),
+)
+# The source's arguments: the catalogue's options of the database, Vault and the outbox, and the daemon's zone and
+# hostname filter (same types, defaults and environment variables), so that one set of settings serves both consumers.
+OPTIONS = {option.name: option for option in (
+    *KEA_DB, *VAULT, *OUTBOX, *NAMING, *(option for option in KEA_SOURCE if option.name == "hostname_filter"), config.BY_NAME["dns_zone"],
+    *SOURCE_OPTIONS)}
+ARGUMENTS = tuple(name for name, option in OPTIONS.items() if not option.env_only)
 # Accepted as arguments too (a rulebook templates them from variables), never logged; the environment is better.
-SECRET_ARGUMENTS = ("db_password", "vault_token", "vault_role_id", "vault_secret_id")
+SECRET_ARGUMENTS = tuple(name for name, option in OPTIONS.items() if option.env_only)
 # What describes one reservation, in the event and in its "old" part.
 RESERVATION_KEYS = ("hostname", "ip", "mac", "identifier", "identifier_type", "subnet_id", "site", "cabinet", "rack_unit",
                     "bmc_type", "fqdn")
@@ -82,18 +80,13 @@ def options(args: t.Mapping[str, t.Any] | None, environ: t.Mapping[str, str] | N
                                     f"unknown argument{did_you_mean(name, known)}; the arguments are {', '.join(ARGUMENTS)}")
     from_env = options_from_env(environ)
     found: dict[str, t.Any] = {}
-    for name in ARGUMENTS:
-        option = SOURCE_OPTIONS.get(name) or config.BY_NAME[name]
+    for name, option in OPTIONS.items():
         if args.get(name) is not None:
             found[name] = config.coerce(option, args[name], "ddi.kea_dns.kea_events argument ")
         elif name in from_env:
             found[name] = config.coerce(option, from_env[name], "environment ")
-        else:
-            found[name] = option.default
-    for name in SECRET_ARGUMENTS:
-        value = args.get(name) if args.get(name) is not None else from_env.get(name)
-        if value is not None:
-            found[name] = str(value)
+        elif not option.env_only:
+            found[name] = option.default_value
     config.check_outbox_options(found)
     if not found["hostname_filter"]:
         raise InvalidInputError("ddi.kea_dns.kea_events argument hostname_filter", found["hostname_filter"],
@@ -249,7 +242,7 @@ class Feed:
         self.options = dict(settings)
         self.parser = HostnameParser(self.options["naming_pattern"])
         self.zone = self.options["dns_zone"].lower().rstrip(".") if self.options["dns_zone"] else None
-        self.sync_settings = SyncSettings(zone=self.zone, hostname_filter=tuple(self.options["hostname_filter"]))
+        self.source = KeaSource(zone=self.zone, hostname_filter=tuple(self.options["hostname_filter"]))
         self.schema = self.options["events_schema"]
         self.secrets: set[str] = {self.options[name] for name in SECRET_ARGUMENTS if self.options.get(name)}
         self.work: t.Any = None
@@ -288,7 +281,7 @@ class Feed:
             if not rows:
                 self.work.rollback()
                 return None, {}, False
-            skipped = batch.check_rows(rows, self.sync_settings)
+            skipped = batch.check_rows(rows, self.source)
             items = []
             for row in rows:
                 if row.id not in skipped:

@@ -47,20 +47,29 @@ options:
   db_name: {description: Kea's database (KEA_DB_NAME)., type: str, default: kea}
   db_user: {description: Login role (KEA_DB_USER); with O(use_vault) it comes from Vault., type: str, default: kea}
   db_password: {description: Password (KEA_DB_PASSWORD). Prefer the environment or Vault., type: str}
-  db_sslmode: {description: libpq sslmode (KEA_DB_SSLMODE)., type: str, default: prefer}
-  db_sslrootcert: {description: CA bundle for the database (KEA_DB_SSLROOTCERT)., type: str}
+  db_sslmode:
+    description: libpq sslmode (KEA_DB_SSLMODE).
+    type: str
+    default: prefer
+    choices: [disable, allow, prefer, require, verify-ca, verify-full]
+  db_sslrootcert: {description: CA bundle for the database (KEA_DB_SSLROOTCERT)., type: path}
   db_connect_timeout: {description: Seconds to wait for a connection., type: int, default: 10}
   use_vault: {description: Read the database user and password from Vault (KV v2)., type: bool, default: false}
-  db_vault_path: {description: Vault path of the database credentials (keys username and password)., type: str}
+  db_vault_path:
+    description: Vault path of the database credentials (keys username and password).
+    type: str
+    default: teams/core-infrastructure/server/kea_db
   vault_addr: {description: Vault address (VAULT_ADDR)., type: str}
   vault_auth_method: {description: Vault login (VAULT_AUTH_METHOD)., type: str, choices: [token, approle], default: token}
   vault_token: {description: Vault token (VAULT_TOKEN)., type: str}
   vault_role_id: {description: AppRole role id (VAULT_ROLE_ID)., type: str}
   vault_secret_id: {description: AppRole secret id (VAULT_SECRET_ID)., type: str}
-  vault_mount: {description: KV v2 mount., type: str}
-  vault_approle_mount: {description: AppRole mount., type: str}
+  vault_mount: {description: KV v2 mount., type: str, default: secrets}
+  vault_approle_mount: {description: AppRole mount., type: str, default: approle}
   vault_namespace: {description: Vault namespace (VAULT_NAMESPACE)., type: str}
-  vault_ca_cert: {description: CA bundle for Vault (VAULT_CACERT)., type: str}
+  vault_ca_cert: {description: CA bundle for Vault (VAULT_CACERT)., type: path}
+  vault_validate_certs: {description: Verify Vault's certificate., type: bool, default: true}
+  vault_timeout: {description: Seconds to wait for Vault., type: int, default: 30}
   events_schema: {description: Schema of the outbox., type: str, default: kea_dns}
   events_channel: {description: NOTIFY channel., type: str, default: kea_lease_events}
   batch_size:

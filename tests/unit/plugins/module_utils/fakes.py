@@ -37,7 +37,7 @@ class MemoryDns(DnsBackend):
     traits = Traits(name="memory", native_batch=True, ownership=True, can_list_zone=True)
 
     def __init__(self, zones: t.Iterable[str] = (ZONE, "99.10.in-addr.arpa")) -> None:
-        self.zones = list(zones)
+        self.zone_names = list(zones)
         self.records: dict = {}
         self.refuse: set[str] = set()
         self.down = False
@@ -50,7 +50,11 @@ class MemoryDns(DnsBackend):
 
     def find_zone(self, name):
         self._reach()
-        return longest_zone(name, self.zones, "the test")
+        return longest_zone(name, self.zone_names, "the test")
+
+    def zones(self):
+        self._reach()
+        return list(self.zone_names)
 
     def get(self, zone, keys):
         self._reach()

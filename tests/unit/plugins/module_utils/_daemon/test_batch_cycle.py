@@ -8,8 +8,8 @@ import pytest
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._daemon import config
 from ansible_collections.ddi.kea_dns.plugins.module_utils._daemon.listener import DnsFailure, Listener
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.sync import DnsSync
 from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox import retry
-from ansible_collections.ddi.kea_dns.plugins.module_utils._sync.dns_sync import DnsSync
 from ansible_collections.ddi.kea_dns.tests.unit.plugins.module_utils.fakes import ZONE, FakeConnection, FakeDatabase, MemoryDns, patch_database
 
 
@@ -20,7 +20,7 @@ def cycle(monkeypatch):
     options, _check = config.load(["--enable-dns", "--dns-zone", ZONE, "--no-inventory"], environ={})
     listener = Listener(options)
     listener.work = FakeConnection(database)
-    listener.sync = DnsSync(dns, listener.sync_settings)
+    listener.sync = DnsSync(dns, listener.source)
     return listener, database, dns
 
 

@@ -7,9 +7,10 @@ import pytest
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns import ownership
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import Change, DnsBackend, RRset, RRsetKey, Traits, longest_zone
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.owner_txt import OwnerTxtBackend
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.sync import DnsSync
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import InvalidInputError
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.model import Reservation, ReservationKey
-from ansible_collections.ddi.kea_dns.plugins.module_utils._sync.dns_sync import DnsSync, SyncSettings
+from ansible_collections.ddi.kea_dns.plugins.module_utils._sources.kea import KeaSource
 
 ZONE = "site.test"
 KEY = ReservationKey(1, 0, bytes.fromhex("aabbccddeeff"))
@@ -69,8 +70,8 @@ def marker_values(inner: Plain, name: str) -> list[str]:
 
 def test_two_owners_share_a_zone_through_txt_markers():
     inner = Plain()
-    site1 = DnsSync(OwnerTxtBackend(inner), SyncSettings(zone=ZONE, owner_id="kea/site1"))
-    site2 = DnsSync(OwnerTxtBackend(inner), SyncSettings(zone=ZONE, owner_id="kea/site2"))
+    site1 = DnsSync(OwnerTxtBackend(inner), KeaSource(zone=ZONE, owner_id="kea/site1"))
+    site2 = DnsSync(OwnerTxtBackend(inner), KeaSource(zone=ZONE, owner_id="kea/site2"))
     site1.reconcile([host("a-idrac", "10.0.0.1", 1), host("both-idrac", "10.0.0.2", 2)])
     assert marker_values(inner, "a-idrac") == ["managed-by ddi.kea_dns A owner=kea/site1 ref=subnet-1/hw-address/00:00:00:00:00:01"]
     plan, _desired = site2.reconcile([host("both-idrac", "10.0.9.2", 9, 2), host("b-idrac", "10.0.0.3", 3, 2)])
@@ -83,8 +84,8 @@ def test_two_owners_share_a_zone_through_txt_markers():
     # site2 then creates its both-idrac, and take_over never takes a record of another owner
     plan, _desired = site2.reconcile([host("both-idrac", "10.0.9.2", 9, 2), host("b-idrac", "10.0.0.3", 3, 2)])
     assert [c.label() for c in plan.changes] == [f"create both-idrac.{ZONE} A"]
-    taker = DnsSync(OwnerTxtBackend(inner), SyncSettings(zone=ZONE, owner_id="kea/site3", take_over=True))
-    plan, _desired = taker.plan_reconcile([host("a-idrac", "10.0.3.1", 31)])
+    taker = DnsSync(OwnerTxtBackend(inner), KeaSource(zone=ZONE, owner_id="kea/site3"), take_over=True)
+    plan, _desired = taker.reconcile([host("a-idrac", "10.0.3.1", 31)], dry_run=True)
     assert plan.changes == [] and "belongs to owner kea/site1" in plan.conflicts[0]
 
 
@@ -92,13 +93,13 @@ def test_markers_written_before_owner_ids_are_the_default_owner_and_nothing_is_r
     inner = Plain()
     key, marker = RRsetKey(f"a-idrac.{ZONE}", "A"), RRsetKey(f"_kea-dns.a-idrac.{ZONE}", "TXT")
     inner.records = {key: RRset(ZONE, key, ("10.0.0.1",), 600), marker: RRset(ZONE, marker, ("managed-by ddi.kea_dns A",), 600)}
-    sync = DnsSync(OwnerTxtBackend(inner), SyncSettings(zone=ZONE))
+    sync = DnsSync(OwnerTxtBackend(inner), KeaSource(zone=ZONE))
     plan, _desired = sync.reconcile([host("a-idrac", "10.0.0.1", 1)])
     assert plan.changes == [] and plan.unchanged == 1 and marker_values(inner, "a-idrac") == ["managed-by ddi.kea_dns A"]
     plan, _desired = sync.reconcile([host("a-idrac", "10.0.0.9", 1)])  # a change rewrites the marker in the new form
     assert [c.label() for c in plan.changes] == [f"update a-idrac.{ZONE} A"]
     assert marker_values(inner, "a-idrac") == ["managed-by ddi.kea_dns A owner=kea/default ref=subnet-1/hw-address/00:00:00:00:00:01"]
-    other = DnsSync(OwnerTxtBackend(inner), SyncSettings(zone=ZONE, owner_id="kea/site2"))
+    other = DnsSync(OwnerTxtBackend(inner), KeaSource(zone=ZONE, owner_id="kea/site2"))
     assert other.reconcile([])[0].changes == []  # the default owner's records are not site2's to delete
 
 

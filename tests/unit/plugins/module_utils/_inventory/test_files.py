@@ -10,7 +10,7 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._inventory import file
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import lease_file as leasefile
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.model import Reservation, ReservationKey
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.naming import HostnameParser
-from ansible_collections.ddi.kea_dns.plugins.module_utils._sync.dns_sync import SyncSettings
+from ansible_collections.ddi.kea_dns.plugins.module_utils._sources.kea import KeaSource
 
 
 def host(hostname: str, ip: str, mac: int) -> Reservation:
@@ -20,7 +20,7 @@ def host(hostname: str, ip: str, mac: int) -> Reservation:
 def test_one_file_per_cabinet_with_site_cabinet_and_type_groups():
     files, unplaced = inventory.render([host("us3-cab10-ru20-idrac", "10.0.0.20", 1), host("us3-cab10-ru21-ilo", "10.0.0.21", 2),
                                         host("de1-cab2-ru1-bmc", "10.0.1.1", 3), host("odd-idrac", "10.0.1.2", 4),
-                                        host("us3-cab10-sw1", "10.0.1.3", 5)], HostnameParser(), SyncSettings(zone="site.com"))
+                                        host("us3-cab10-sw1", "10.0.1.3", 5)], HostnameParser(), KeaSource(zone="site.com"))
     assert sorted(files) == ["de1-cab2-discovery.yml", "us3-cab10-discovery.yml"] and unplaced == ["odd-idrac"]
     tree = yaml.safe_load(files["us3-cab10-discovery.yml"])["all"]["children"]
     hosts = tree["us3"]["children"]["us3_cab10"]["hosts"]
@@ -33,7 +33,7 @@ def test_one_file_per_cabinet_with_site_cabinet_and_type_groups():
 def test_a_name_reserved_twice_keeps_its_first_reservation_as_in_the_plugin():
     first = host("us3-cab10-ru20-idrac", "10.0.0.20", 1)
     second = Reservation(key=ReservationKey(2, 0, (2).to_bytes(6, "big")), ip="10.0.1.20", hostname="US3-CAB10-RU20-IDRAC")
-    files, _unplaced = inventory.render([first, second], HostnameParser(), SyncSettings(zone="site.com"))
+    files, _unplaced = inventory.render([first, second], HostnameParser(), KeaSource(zone="site.com"))
     hosts = yaml.safe_load(files["us3-cab10-discovery.yml"])["all"]["children"]["us3"]["children"]["us3_cab10"]["hosts"]
     assert list(hosts) == ["us3-cab10-ru20-idrac"] and hosts["us3-cab10-ru20-idrac"]["ansible_host"] == "10.0.0.20"
 
@@ -63,7 +63,7 @@ def test_lease_file_last_line_wins_and_cleanup_files_are_read_first(tmp_path):
 def test_renderer_re_renders_only_changed_cabinets_and_keeps_no_reservation(monkeypatch):
     import gc  # pylint: disable=import-outside-toplevel
 
-    renderer = inventory.Renderer(HostnameParser(), SyncSettings(zone="site.com"))
+    renderer = inventory.Renderer(HostnameParser(), KeaSource(zone="site.com"))
     fleet = [host("us3-cab10-ru20-idrac", "10.0.0.20", 1), host("us3-cab11-ru1-idrac", "10.0.0.21", 2)]
     first, _unplaced = renderer.render(fleet)
     rendered = []

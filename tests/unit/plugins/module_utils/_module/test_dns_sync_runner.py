@@ -16,7 +16,7 @@ def door(monkeypatch):
     database, dns = FakeDatabase(), MemoryDns()
     patch_database(monkeypatch, database)
     monkeypatch.setattr(runner, "connect", lambda settings: database.connection())
-    monkeypatch.setattr(runner, "dns_backend", lambda params, on_secret=None: dns)
+    monkeypatch.setattr(runner, "dns_backend", lambda params, on_secret=None, owned=False: dns)
     return database, dns
 
 

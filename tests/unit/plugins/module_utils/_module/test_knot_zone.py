@@ -74,3 +74,82 @@ def test_end_state_of_a_restore_plus_merge_ignores_the_serial():
     assert end == ["site.test. 300 SOA ns1.site.test. hostmaster.site.test. 7 3600 600 86400 300", "web.site.test. 600 A 10.0.0.5"]
     after_merge = ["site.test. 300 SOA ns1.site.test. hostmaster.site.test. 8 3600 600 86400 300", "web.site.test. 600 A 10.0.0.5"]
     assert without_serial(end) == without_serial(after_merge)
+
+
+class FakeKnot(OneZone):
+    """What the present path of the runner uses of KnotBackend: the zones, a read, one transaction, a flush. The
+    records are the server's (``SERVER``), so that a second task finds what the first wrote."""
+
+    SERVER: dict = {}
+    made: list = []
+
+    def __init__(self, settings):
+        self.settings = settings
+        self.where = f"Knot control socket {settings.socket}"
+        self.transactions: list = []
+        self.flushed: list = []
+        self.closed = False
+        FakeKnot.made.append(self)
+
+    def zones(self):
+        return ["site.test"]
+
+    def get(self, zone, keys):
+        return {key: self.SERVER[key] for key in keys if key in self.SERVER}
+
+    def apply(self, zone, changes, soa=None):
+        self.transactions.append((zone, sorted(change.label() for change in changes)))
+        for change in changes:
+            if change.after is None:
+                self.SERVER.pop(change.key, None)
+            else:
+                self.SERVER[change.key] = change.after
+
+    def flush(self, zone):
+        self.flushed.append(zone)
+
+    def close(self):
+        self.closed = True
+
+
+@pytest.fixture
+def knot(monkeypatch):
+    from ansible_collections.ddi.kea_dns.plugins.module_utils._module import knot_zone  # pylint: disable=import-outside-toplevel
+
+    monkeypatch.setattr(knot_zone, "KnotBackend", FakeKnot)
+    FakeKnot.SERVER, FakeKnot.made = {}, []
+    return knot_zone
+
+
+def test_the_runner_plans_in_check_mode_then_applies_one_transaction_then_changes_nothing(knot):
+    from ansible_collections.ddi.kea_dns.tests.unit.plugins.module_utils.fakes import FakeModule  # pylint: disable=import-outside-toplevel
+
+    params = {"state": "present", "zone": "site.test", "zones": None, "ttl": 600, "knot_socket": "/run/knot/knot.sock", "knot_timeout": 5.0,
+              "flush": True, "records": [{"name": "web", "value": "10.0.0.1"}, {"name": "old", "state": "absent"}],
+              "static_records": [{"name": "ns1", "value": "10.0.0.53"}]}
+    planned = knot.run_knot_zone(FakeModule(params, check_mode=True, diff=True))
+    assert planned["changed"] and planned["summary"]["created"] == 2 and FakeKnot.SERVER == {}
+    assert FakeKnot.made[-1].transactions == [] and FakeKnot.made[-1].closed
+    assert sorted(planned["diff"]["after"]) == ["ns1.site.test A", "web.site.test A"]
+    applied = knot.run_knot_zone(FakeModule(params))
+    assert applied["summary"] == planned["summary"] and FakeKnot.made[-1].flushed == ["site.test"]
+    assert FakeKnot.made[-1].transactions == [("site.test", ["create ns1.site.test A", "create web.site.test A"])]
+    again = knot.run_knot_zone(FakeModule(params))
+    assert again["changed"] is False and again["summary"]["unchanged"] == 3 and FakeKnot.made[-1].transactions == []
+
+
+@pytest.mark.parametrize(("params", "field"), [({"state": "present", "zone": None}, "zone"),
+                                               ({"state": "backup", "zone": None, "records": [{"name": "a", "value": "10.0.0.1"}]}, "zone"),
+                                               ({"state": "present", "zone": "site.test", "zones": ["site.test"]}, "zones"),
+                                               ({"state": "restore", "zone": None, "archive": None}, "archive"),
+                                               ({"state": "present", "zone": "other.test"}, "other.test")])
+def test_the_runner_names_the_field_of_bad_input_before_anything_is_done(knot, params, field):
+    from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import KeaDnsError  # pylint: disable=import-outside-toplevel
+    from ansible_collections.ddi.kea_dns.tests.unit.plugins.module_utils.fakes import FakeModule  # pylint: disable=import-outside-toplevel
+
+    base = {"zones": None, "ttl": 600, "knot_socket": "/run/knot/knot.sock", "knot_timeout": 5.0, "flush": False, "records": None,
+            "static_records": None, "archive": None, "archive_format": "manifest"}
+    with pytest.raises(KeaDnsError) as failed:
+        knot.run_knot_zone(FakeModule({**base, **params}))
+    assert field in str(failed.value)
+    assert all(not made.transactions for made in FakeKnot.made)

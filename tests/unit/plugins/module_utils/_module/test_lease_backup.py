@@ -61,3 +61,60 @@ def test_an_archive_of_the_other_database_or_a_plain_postgresql_restore_names_th
     with pytest.raises(InvalidInputError, match="^archive_format: "):
         runner.run_lease_backup(FakeModule(params(state="restore", archive=made["archive"], lease_database="postgresql",
                                                   archive_format="plain")))
+
+
+class LeaseTables:
+    """Kea's lease tables in memory, dumped and loaded as _backup/lease_tables.py does (one COPY file per table, the
+    statistics tables beside them); a target that holds leases is refused unless forced."""
+
+    def __init__(self, **tables: str) -> None:
+        self.tables = dict(tables)
+        self.loads = 0
+
+    def dump_tables(self, settings, dest):
+        os.makedirs(os.path.join(dest, "pgsql"), exist_ok=True)
+        found = {}
+        for table, text in sorted(self.tables.items()):
+            with open(os.path.join(dest, "pgsql", f"{table}.copy"), "w", encoding="utf-8") as handle:
+                handle.write(text)
+            found[table] = {"columns": ["address", "hwaddr"], "rows": text.count("\n"), "file": f"pgsql/{table}.copy",
+                            "statistics": table.endswith("_stat")}
+        return {"kea_schema_version": "22.1", "tables": found}
+
+    def load_tables(self, settings, source, manifest, force, check_mode):
+        report = {table: {"rows": item["rows"], "replaced": self.tables.get(table, "").count("\n")}
+                  for table, item in manifest["tables"].items() if not item["statistics"]}
+        if any(item["replaced"] for item in report.values()) and not force:
+            raise ConflictError("the target is not empty; set force=true to replace its leases; nothing was changed")
+        if not check_mode:
+            self.loads += 1
+            for table, item in manifest["tables"].items():
+                self.tables[table] = read(os.path.join(source, item["file"]))
+        return {"tables": report, "statistics": "snapshot"}
+
+
+def test_postgresql_backup_then_restore_round_trip_and_refusals(tmp_path, monkeypatch):
+    """The PostgreSQL path of the runner with the tables faked (the real COPY runs in the integration tests)."""
+    leases = "10.99.0.1\taa:bb:cc:dd:ee:01\n10.99.0.2\taa:bb:cc:dd:ee:02\n"
+    database = LeaseTables(lease4=leases, lease4_stat="1\tassigned-addresses\t2\n")
+    for name in ("dump_tables", "load_tables"):
+        monkeypatch.setattr(runner.lease_tables, name, getattr(database, name))
+    pg = {"lease_database": "postgresql", "db_host": "db1", "db_password": "s3cret", "backup_dir": str(tmp_path / "backups")}
+    module = FakeModule(params(**pg), check_mode=True)
+    planned = runner.run_lease_backup(module)
+    assert planned["changed"] and planned["rows"] == {"lease4": 2} and not (tmp_path / "backups").exists()
+    assert "s3cret" in module.no_log_values
+    made = runner.run_lease_backup(FakeModule(params(**pg)))
+    assert made["manifest"]["lease_database"] == "postgresql" and made["manifest"]["kea_schema_version"] == "22.1"
+    assert sorted(made["manifest"]["tables"]) == ["lease4", "lease4_stat"] and "db1" in made["manifest"]["source"]["database"]
+
+    restore = params(state="restore", archive=made["stable_archive"], lease_database="postgresql", db_host="db2")
+    assert runner.run_lease_backup(FakeModule(restore))["changed"] is False and database.loads == 0  # the same leases
+    database.tables["lease4"] = "10.99.0.9\taa:bb:cc:dd:ee:09\n"  # other leases: refused unless forced
+    with pytest.raises(ConflictError, match="force=true"):
+        runner.run_lease_backup(FakeModule(restore))
+    checked = runner.run_lease_backup(FakeModule(dict(restore, force=True), check_mode=True))
+    assert checked["changed"] and database.tables["lease4"].startswith("10.99.0.9") and database.loads == 0
+    done = runner.run_lease_backup(FakeModule(dict(restore, force=True)))
+    assert done["changed"] and database.tables["lease4"] == leases and database.loads == 1
+    assert runner.run_lease_backup(FakeModule(dict(restore, force=True)))["changed"] is False and database.loads == 1
