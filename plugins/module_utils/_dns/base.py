@@ -184,7 +184,7 @@ class Traits:
     # costs in proportion to the zone (Knot, PowerDNS): a burst then pays that cost fewer times.
     batch_rows: int = 200
     # Changes per backend call in a reconcile. Larger where every commit costs in proportion to the zone (Knot);
-    # PowerDNS refuses a request body over its webserver-max-bodysize (2 MB by default, about 2,000 RRsets with markers).
+    # PowerDNS refuses a request body over its webserver-max-bodysize (2 MB by default): see powerdns.py.
     reconcile_chunk: int = 1000
 
 

@@ -88,7 +88,10 @@ def _rrset_to_json(change: Change, comments: bool) -> dict:
 
 
 class PowerDnsBackend(DnsBackend):
-    traits = Traits(name="powerdns", native_batch=True, ownership=True, can_list_zone=True, batch_rows=1000)
+    # A reconcile PATCH of 3000 changes is about 0.95 MB with comments (310 bytes an RRset) and 1.3 MB with TXT markers
+    # (a record and its marker, about 420 bytes), under PowerDNS's default webserver-max-bodysize of 2 MB; each PATCH
+    # costs about 10 ms beyond its records (rectify, cache flush), so fewer are faster.
+    traits = Traits(name="powerdns", native_batch=True, ownership=True, can_list_zone=True, batch_rows=1000, reconcile_chunk=3000)
 
     def __init__(self, settings: PowerDnsSettings) -> None:
         if not settings.api_key:
