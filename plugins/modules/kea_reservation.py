@@ -7,11 +7,17 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: kea_reservation
-short_description: Manage ISC Kea DHCPv4 host reservations in Kea's PostgreSQL hosts database
+short_description: Manage ISC Kea DHCPv4 and DHCPv6 host reservations in Kea's PostgreSQL hosts database
 version_added: 0.1.0
 description:
-  - Creates, updates and removes DHCPv4 host reservations in the C(hosts) table of a Kea PostgreSQL database
-    (the schema created by C(kea-admin db-init pgsql)). Kea serves changes there without a reload.
+  - Creates, updates and removes DHCPv4 and DHCPv6 host reservations in the C(hosts) and C(ipv6_reservations) tables
+    of a Kea PostgreSQL database (the schema created by C(kea-admin db-init pgsql)). Kea serves changes there without
+    a reload.
+  - O(family) says which. V(4) (the default) takes O(ip) and the network boot options; V(6) takes O(ipv6_addresses)
+    and O(prefixes). Each family's reservation is its own, with its own O(subnet_id); a host with both is two
+    reservations, as in Kea's configuration (C(subnet4) and C(subnet6) each list theirs). The module writes each in a
+    C(hosts) row of its own; a row that holds both (written by another tool) keeps the other family's reservation when
+    one is removed, and the two share its hostname and user context.
   - A reservation is identified by O(identifier), O(identifier_type) and O(subnet_id), as in Kea.
   - Options left out keep their current value; an empty string clears a text option.
   - Every reservation the module writes is marked as managed by the collection in its user context
@@ -35,17 +41,18 @@ options:
         V(aabbccddeeff)); any other length is refused (V(aa:bb:cc:dd:ee) fails the task naming the value and its
         5 octets), unless O(hw_address_length) says the hardware address is not a MAC address.
       - Given as its alias C(mac), the value is always a MAC address of 6 octets, whatever O(hw_address_length) says.
+      - Given as its alias C(duid), the value is a DUID (hex bytes, at most 128 octets) and O(identifier_type) is V(duid).
       - For the other identifier types, hex bytes (with or without C(:), C(-) or C(.) between them).
       - Required unless O(reservations) is given.
     type: str
-    aliases: [mac]
+    aliases: [mac, duid]
   identifier_type:
     description:
       - Kea identifier type. A MAC address is V(hw-address) (Kea type 0); V(duid) is type 1 and does not match a DHCPv4
-        client's MAC.
+        client's MAC. DHCPv6 clients identify themselves by their DUID, so a DHCPv6 reservation is usually V(duid).
+      - When not given, V(duid) for an identifier given as C(duid), else V(hw-address).
       - With O(reservations), the default for items that do not set it.
     type: str
-    default: hw-address
     choices: [hw-address, duid, circuit-id, client-id, flex-id]
   hw_address_length:
     description:
@@ -59,7 +66,8 @@ options:
     default: 6
   subnet_id:
     description:
-      - Kea subnet id (C(id) of the C(subnet4) entry); V(0) makes a global reservation.
+      - Kea subnet id (C(id) of the C(subnet4) entry, or of the C(subnet6) entry with O(family=6)); V(0) makes a global
+        reservation.
       - Required unless O(reservations) is given; with O(reservations), the default for items that do not set it.
     type: int
   state:
@@ -68,22 +76,43 @@ options:
     type: str
     default: present
     choices: [present, absent]
+  family:
+    description:
+      - V(4) for a DHCPv4 reservation, V(6) for a DHCPv6 one. With O(reservations), the default for items that do not set it.
+      - A field of the other family (O(ip), O(next_server), O(server_hostname), O(boot_file_name) with V(6);
+        O(ipv6_addresses), O(prefixes) with V(4)) fails the task naming it.
+    type: int
+    default: 4
+    choices: [4, 6]
   ip:
     description:
-      - Reserved IPv4 address.
+      - Reserved IPv4 address (O(family=4)).
     type: str
+  ipv6_addresses:
+    description:
+      - Reserved IPv6 addresses (O(family=6); IA_NA, without a prefix length), for example V(2001:db8:10::20).
+      - Each address is held by one reservation in the whole table, as Kea requires. When left out, the current
+        addresses are kept; V([]) removes them.
+    type: list
+    elements: str
+  prefixes:
+    description:
+      - Delegated IPv6 prefixes (O(family=6); IA_PD) as V(address/length), length 1 to 128, for example V(2001:db8:1::/56).
+      - Stored for Kea and shown by the info module; never put in DNS. When left out, the current prefixes are kept.
+    type: list
+    elements: str
   hostname:
     description:
       - Host name handed to the client (RFC 1123; stored in lower case), for example V(us3-cab10-ru20-idrac).
     type: str
   client_classes:
     description:
-      - DHCPv4 client classes assigned to the host.
+      - Client classes assigned to the host (DHCPv4 or DHCPv6 ones, after O(family)).
     type: list
     elements: str
   next_server:
     description:
-      - IPv4 address of the next server (siaddr) for network boot.
+      - IPv4 address of the next server (siaddr) for network boot (O(family=4)).
     type: str
   server_hostname:
     description:
@@ -101,11 +130,12 @@ options:
   reservations:
     description:
       - Many reservations in one task and one transaction. Mutually exclusive with O(identifier).
-      - Each item is a dictionary with the keys C(identifier) (or its alias C(mac)), C(identifier_type),
-        C(hw_address_length), C(subnet_id), C(state), C(ip), C(hostname), C(client_classes), C(next_server),
-        C(server_hostname), C(boot_file_name) and C(user_context), which mean what the task options of the same name mean.
-      - C(identifier_type), C(hw_address_length), C(subnet_id) and C(state) default to the task's O(identifier_type),
-        O(hw_address_length), O(subnet_id) and O(state).
+      - Each item is a dictionary with the keys C(identifier) (or its alias C(mac) or C(duid)), C(identifier_type),
+        C(hw_address_length), C(subnet_id), C(state), C(family), C(ip), C(ipv6_addresses), C(prefixes), C(hostname),
+        C(client_classes), C(next_server), C(server_hostname), C(boot_file_name) and C(user_context), which mean what
+        the task options of the same name mean. One list may hold reservations of both families.
+      - C(identifier_type), C(hw_address_length), C(subnet_id), C(state) and C(family) default to the task's
+        O(identifier_type), O(hw_address_length), O(subnet_id), O(state) and O(family).
       - Every item is validated before anything is written; an error names the item, for example
         C(reservations[500].identifier), and the task writes nothing.
     type: list
@@ -118,19 +148,21 @@ options:
     default: false
   prune_subnet_ids:
     description:
-      - Subnets that O(prune) cleans. Defaults to the subnets the items of O(reservations) name.
+      - Subnets that O(prune) cleans, of the task's O(family). Defaults to the subnets (of each family) the items of
+        O(reservations) name.
       - Give it explicitly to empty a subnet with an empty O(reservations) list.
     type: list
     elements: int
   ip_conflict:
     description:
-      - What to do when the IPv4 address is already reserved for another identifier in the same subnet.
+      - What to do when the IPv4 address is already reserved for another identifier in the same subnet, or a DHCPv6
+        address or prefix for another reservation anywhere in the table.
       - V(fail) fails the task and writes nothing; V(replace) removes the other reservation.
     type: str
     default: fail
     choices: [fail, replace]
 notes:
-  - Only DHCPv4 reservations (C(dhcp4_subnet_id)) are managed.
+  - docs/reservations.md shows how a host with a DHCPv4 and a DHCPv6 reservation is modelled.
   - The module runs where the task runs (usually the controller with C(delegate_to) or C(connection=local));
     that host needs network access to PostgreSQL and, with O(use_vault), to Vault.
 seealso:
@@ -146,6 +178,17 @@ EXAMPLES = r"""
     identifier: aa:bb:cc:dd:ee:ff
     subnet_id: 1
     ip: 10.99.0.50
+    hostname: us3-cab10-ru20-idrac
+    db_host: kea-db.example.com
+    db_password: "{{ kea_db_password }}"
+
+- name: A DHCPv6 reservation of the same BMC, by its DUID, with a delegated prefix
+  ddi.kea_dns.kea_reservation:
+    family: 6
+    duid: 00:03:00:01:aa:bb:cc:dd:ee:ff
+    subnet_id: 10
+    ipv6_addresses: [2001:db8:10::20]
+    prefixes: [2001:db8:1:100::/56]
     hostname: us3-cab10-ru20-idrac
     db_host: kea-db.example.com
     db_password: "{{ kea_db_password }}"
@@ -199,10 +242,14 @@ reservation:
     boot_file_name: null
     user_context: {managed-by: ddi.kea_dns}
     managed: true
+    family: 4
+    ipv6_addresses: []
+    prefixes: []
 changes:
   description:
     - Every reservation the task created, updated or deleted (or would, in check mode), in short form
-      (C(action), C(subnet_id), C(identifier), C(ip), C(hostname)). The full before/after is in the diff.
+      (C(action), C(subnet_id), C(identifier), C(ip), C(hostname); DHCPv6 ones also C(family) and C(ipv6_addresses)).
+      The full before/after is in the diff.
   returned: when O(reservations) is given
   type: list
   elements: dict
@@ -225,12 +272,15 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._module.kea_reservatio
 
 def main() -> None:
     argument_spec = {
-        "identifier": {"type": "str", "aliases": ["mac"]},
-        "identifier_type": {"type": "str", "default": "hw-address", "choices": list(IDENTIFIER_TYPES)},
+        "identifier": {"type": "str", "aliases": ["mac", "duid"]},
+        "identifier_type": {"type": "str", "choices": list(IDENTIFIER_TYPES)},
         "hw_address_length": {"type": "int", "default": 6},
         "subnet_id": {"type": "int"},
         "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
+        "family": {"type": "int", "default": 4, "choices": [4, 6]},
         "ip": {"type": "str"},
+        "ipv6_addresses": {"type": "list", "elements": "str"},
+        "prefixes": {"type": "list", "elements": "str"},
         "hostname": {"type": "str"},
         "client_classes": {"type": "list", "elements": "str"},
         "next_server": {"type": "str"},

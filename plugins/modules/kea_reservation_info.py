@@ -7,10 +7,10 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: kea_reservation_info
-short_description: Read ISC Kea DHCPv4 host reservations, with site, cabinet, rack unit and BMC type
+short_description: Read ISC Kea DHCPv4 and DHCPv6 host reservations, with site, cabinet, rack unit and BMC type
 version_added: 0.1.0
 description:
-  - Lists DHCPv4 host reservations from the C(hosts) table of a Kea PostgreSQL database.
+  - Lists DHCPv4 (or, with O(family=6), DHCPv6) host reservations from the C(hosts) table of a Kea PostgreSQL database.
   - Filters combine (all must match). Without a filter, every DHCPv4 reservation is returned.
   - Each reservation carries the site, cabinet, rack unit and BMC type read from its hostname with O(naming_pattern)
     (V(null) when the hostname does not follow it).
@@ -47,8 +47,15 @@ options:
       - Only reservations of this identifier type. When O(identifier) is given without it, V(hw-address) is assumed.
     type: str
     choices: [hw-address, duid, circuit-id, client-id, flex-id]
+  family:
+    description:
+      - V(4) lists DHCPv4 reservations, V(6) DHCPv6 ones (one row of Kea's C(hosts) table may hold one of each; it is
+        listed in both). O(subnet_ids) and O(ip) are of this family.
+    type: int
+    default: 4
+    choices: [4, 6]
   ip:
-    description: Only the reservations of this IPv4 address.
+    description: Only the reservations of this IPv4 address (with O(family=6), of this IPv6 address).
     type: str
   managed_only:
     description: Only reservations written by this collection (marked in their user context).
@@ -118,6 +125,17 @@ reservations:
     managed:
       description: Whether the reservation was written by this collection.
       type: bool
+    family:
+      description: 4 (DHCPv4) or 6 (DHCPv6).
+      type: int
+    ipv6_addresses:
+      description: The reserved IPv6 addresses (DHCPv6; empty for DHCPv4).
+      type: list
+      elements: str
+    prefixes:
+      description: The delegated IPv6 prefixes as address/length (DHCPv6; empty for DHCPv4).
+      type: list
+      elements: str
     site:
       description: Site read from the hostname, or null.
       type: str
@@ -151,6 +169,7 @@ def main() -> None:
         "hostname_regex": {"type": "str"},
         "identifier": {"type": "str", "aliases": ["mac"]},
         "identifier_type": {"type": "str", "choices": list(IDENTIFIER_TYPES)},
+        "family": {"type": "int", "default": 4, "choices": [4, 6]},
         "ip": {"type": "str"},
         "managed_only": {"type": "bool", "default": False},
         **kea_db_argspec(),

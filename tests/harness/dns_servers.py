@@ -1,6 +1,7 @@
 """Real DNS servers for the backend tests: PowerDNS (sqlite3 backend, HTTP API) and BIND 9 (RFC 2136 + TSIG).
 
-Each serves the forward zone ``site.test`` and the reverse zone ``99.10.in-addr.arpa`` on free loopback ports,
+Each serves the forward zone ``site.test`` and the reverse zones ``99.10.in-addr.arpa`` and
+``0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa`` (2001:db8::/64) on free loopback ports,
 and is stopped by PID. stop_server()/start_server()/restart() stop and start the same server again (same ports, same
 data: PowerDNS's sqlite file, BIND's zone files and journals, Knot's zone files and journal db); ``stopped`` says which.
 """
@@ -24,7 +25,7 @@ import requests
 
 from .procs import ServerProcess, free_port, port_open, wait_for
 
-ZONES = ("site.test", "99.10.in-addr.arpa")
+ZONES = ("site.test", "99.10.in-addr.arpa", "0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa")  # the reverse zones of 10.99/16, 2001:db8::/64
 
 
 def query(port: int, name: str, rtype: str = "A") -> list[str]:

@@ -12,6 +12,9 @@ from .procs import wait_for
 
 ZONE = "site.test"
 REVERSE = "99.10.in-addr.arpa"
+REVERSE6 = "0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa"  # 2001:db8::/64
+INSERT6 = ("INSERT INTO hosts (dhcp_identifier, dhcp_identifier_type, dhcp6_subnet_id, hostname) VALUES (decode(%s, 'hex'), 1, 10, %s)")
+ADDRESS6 = "INSERT INTO ipv6_reservations (address, prefix_len, type, host_id) SELECT %s, 128, 0, host_id FROM hosts WHERE hostname = %s"
 INSERT = ("INSERT INTO hosts (dhcp_identifier, dhcp_identifier_type, dhcp4_subnet_id, ipv4_address, hostname) "
           "VALUES (decode(%s, 'hex'), 0, 1, (%s::inet - '0.0.0.0'::inet), %s)")
 MOVE = "UPDATE hosts SET ipv4_address = (%s::inet - '0.0.0.0'::inet) WHERE hostname = %s"

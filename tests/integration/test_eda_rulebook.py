@@ -99,6 +99,27 @@ def test_insert_update_delete_reach_dns_and_the_cabinet_inventory_file(rulebook,
     assert LISTENER_PASSWORD not in running.output() and dns.env()["PDNS_API_KEY"] not in running.output()
 
 
+def test_a_dhcpv6_reservation_gets_its_aaaa_and_ip6_arpa_ptr(rulebook, pipeline_db, powerdns_server):
+    """The DHCPv6 change feed through the source and the rulebook's dns_sync task: Kea's order (host row, then its
+    addresses, one transaction), an address changed, the reservation deleted by the cascade."""
+    running = rulebook()
+    dns, name = powerdns_server, "us3-cab10-ru30-idrac.site.test"
+    ptr = "0.3.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa"
+    pipeline_db.kea_sql("INSERT INTO hosts (dhcp_identifier, dhcp_identifier_type, dhcp6_subnet_id, hostname) "
+                        "VALUES (decode('00030001aabbccdd0030', 'hex'), 1, 10, 'us3-cab10-ru30-idrac'); "
+                        "INSERT INTO ipv6_reservations (address, prefix_len, type, host_id) "
+                        "SELECT '2001:db8::30', 128, 0, host_id FROM hosts WHERE hostname = 'us3-cab10-ru30-idrac'")
+    answers(dns, name, ["2001:db8::30"], "AAAA", rulebook=running)
+    answers(dns, ptr, [name], "PTR", rulebook=running)
+    pipeline_db.kea_sql("UPDATE ipv6_reservations SET address = '2001:db8::31'")
+    answers(dns, name, ["2001:db8::31"], "AAAA", rulebook=running)
+    answers(dns, ptr, [], "PTR", rulebook=running)
+    pipeline_db.kea_sql("DELETE FROM hosts")
+    answers(dns, name, [], "AAAA", rulebook=running)
+    answers(dns, ptr.replace("0.3.0.0", "1.3.0.0", 1), [], "PTR", rulebook=running)
+    assert outbox_statuses(pipeline_db) == {"done": 3}
+
+
 def test_postgresql_restarted_while_inserts_continue_loses_nothing(rulebook, pipeline_db, powerdns_server):
     running = rulebook(kea_dns_inventory_dir="")  # no inventory files
     committed: list[tuple[str, str]] = []

@@ -38,12 +38,14 @@ def test_install_is_idempotent_and_check_mode_changes_nothing(events_db):
                      task(listener_password=PASSWORD + "-new"), task(listener_password=PASSWORD)], env=env, args=["-vvv"])
     check, install, again, new_password, old_password = run.results
     assert check["changed"] is True and check["diff"]["before"]["schema"] is False, check
-    assert install["changed"] is True and install["state"]["triggers"] == ["kea_dns_hosts_delete", "kea_dns_hosts_insert", "kea_dns_hosts_update"]
+    assert install["changed"] is True and install["state"]["triggers"] == [
+        "kea_dns_hosts_delete", "kea_dns_hosts_insert", "kea_dns_hosts_update", "kea_dns_hosts_v6_delete", "kea_dns_hosts_v6_insert",
+        "kea_dns_hosts_v6_update", "kea_dns_ipv6_reservations", "kea_dns_v6_pending_flush"]
     assert again["changed"] is False and again["password_changed"] is False
     assert new_password["changed"] is True and new_password["statements"] == 0 and new_password["password_changed"] is True
     assert old_password["changed"] is True
     assert PASSWORD not in run.output
-    assert events_db.kea_sql("SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'kea_dns_hosts_%'") == [(3,)]
+    assert events_db.kea_sql("SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'kea_dns_%'") == [(8,)]
 
 
 def test_triggers_write_the_outbox_and_notify(events_db):

@@ -213,7 +213,7 @@ class Listener(InventoryFiles):
         with self.work.cursor() as cursor:
             try:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", (batch.RECONCILE_LOCK,))
-                self.reconcile_reservations(hosts.select_reservations(cursor))
+                self.reconcile_reservations(hosts.select_all(cursor))
             finally:
                 self.work.rollback()  # nothing written; ends the transaction and releases the lock
         release_freed_memory()

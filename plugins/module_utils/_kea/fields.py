@@ -1,7 +1,7 @@
 # Copyright: ddi.kea_dns contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""PRIVATE to the collection: the fields of a Kea DHCPv4 host reservation, checked and converted.
+"""PRIVATE to the collection: the fields of a Kea host reservation (DHCPv4 and DHCPv6), checked and converted.
 
 Identifier types as Kea defines them, MAC/identifier <-> bytes, IPv4 <-> Kea's bigint, RFC 1123 hostnames, subnet
 ids, client classes, the text fields and the user context. No Ansible, no database: ``model.py`` builds
@@ -49,9 +49,13 @@ MANAGED_VALUE = "ddi.kea_dns"
 TEXT_LIMITS = {"hostname": 255, "server_hostname": 64, "boot_file_name": 128, "client_classes": 255}
 
 # Fields a reservation carries besides its identity, in output order.
-DATA_FIELDS = ("ip", "hostname", "client_classes", "next_server", "server_hostname", "boot_file_name", "user_context")
+DATA_FIELDS = ("ip", "hostname", "client_classes", "next_server", "server_hostname", "boot_file_name", "user_context",
+               "ipv6_addresses", "prefixes")
+# The fields of one family only: a DHCPv4 reservation has no v6 addresses, a DHCPv6 one no IPv4 address or boot fields.
+FAMILY_FIELDS = {4: ("ipv6_addresses", "prefixes"), 6: ("ip", "next_server", "server_hostname", "boot_file_name")}
+FAMILIES = (4, 6)
 # Options of one reservation (module options and items of a reservations list).
-OPTION_NAMES = ("identifier", "identifier_type", "hw_address_length", "subnet_id", "state") + DATA_FIELDS
+OPTION_NAMES = ("identifier", "identifier_type", "hw_address_length", "subnet_id", "state", "family") + DATA_FIELDS
 
 
 def _hex_bytes(value: object, identifier_type: int, field_name: str) -> bytes:
@@ -125,6 +129,36 @@ def parse_ipv4(value: object, field_name: str = "ip") -> str:
     if address.is_unspecified or address.is_multicast or int(address) == 0xFFFFFFFF:
         raise InvalidInputError(field_name, value, "not a unicast IPv4 address")
     return str(address)
+
+
+def parse_ipv6(value: object, field_name: str = "ipv6_addresses") -> str:
+    """A unicast IPv6 address without a prefix length -> its canonical (compressed, lower-case) form."""
+    text = value.strip() if isinstance(value, str) else value
+    if isinstance(text, str) and "/" in text:
+        raise InvalidInputError(field_name, value, "an address has no prefix length; delegated prefixes go in prefixes")
+    try:
+        address = ipaddress.IPv6Address(text)  # type: ignore[arg-type]
+    except (ipaddress.AddressValueError, ValueError, TypeError):
+        hint = " (an IPv4 address goes in ip, with family 4)" if isinstance(text, str) and "." in text and ":" not in text else ""
+        raise InvalidInputError(field_name, value, f"not a valid IPv6 address{hint}") from None
+    if address.is_unspecified or address.is_multicast or address.is_loopback:
+        raise InvalidInputError(field_name, value, "not a unicast IPv6 address")
+    return str(address)
+
+
+def parse_ipv6_prefix(value: object, field_name: str = "prefixes") -> str:
+    """A delegated IPv6 prefix ``address/length`` (length 1 to 128, no bits set after it) -> canonical form."""
+    text = value.strip() if isinstance(value, str) else value
+    if not isinstance(text, str) or "/" not in text:
+        raise InvalidInputError(field_name, value, "expected a prefix with its length, such as 2001:db8:1::/56")
+    address, _slash, length = text.partition("/")
+    if not length.isdigit() or not 1 <= int(length) <= 128:
+        raise InvalidInputError(field_name, value, "the prefix length ranges from 1 to 128")
+    try:
+        network = ipaddress.IPv6Network(f"{address}/{int(length)}")
+    except ValueError as exc:
+        raise InvalidInputError(field_name, value, f"not a valid IPv6 prefix ({exc})") from None
+    return str(network)
 
 
 def ipv4_to_int(address: str | None) -> int | None:

@@ -3,9 +3,10 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """PRIVATE to the collection: Kea's ``hosts`` table <-> the reservation model.
 
-Every statement is parameterised; values never become SQL text. Only DHCPv4
-columns are read and written (``dhcp4_subnet_id`` set, ``ipv4_address`` as
-bigint).
+Every statement is parameterised; values never become SQL text. Here the DHCPv4 side (``dhcp4_subnet_id`` set,
+``ipv4_address`` as bigint); ``hosts_v6.py`` has the DHCPv6 side, and ``select_reservations`` and ``apply_plan``
+serve both families. Removing a reservation of one family from a row that also holds one of the other family
+clears that family's columns and keeps the row.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import typing as t
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import InvalidInputError, NotFoundError
+from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import hosts_v6
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.db import psycopg2
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.fields import int_to_ipv4, ipv4_to_int
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.model import Lease, Reservation, ReservationKey
@@ -107,16 +109,24 @@ def select_reservations(
     identifier_type: int | None = None,
     ip: str | None = None,
     managed_only: bool = False,
+    family: int = 4,
+    addresses: t.Iterable[str] | None = None,
 ) -> list[Reservation]:
-    """DHCPv4 reservations matching every given filter, ordered by subnet, IP and hostname.
+    """Reservations of ``family`` matching every given filter, ordered by subnet, IP (DHCPv4) and hostname.
 
     ``hostname_regex`` is a PostgreSQL regular expression (POSIX ARE), matched
-    case-insensitively in the database.
+    case-insensitively in the database. For DHCPv6, ``ip`` or ``addresses`` select the reservations that hold one of
+    the addresses or prefixes (address/length).
     """
-    where, params = _filters(subnet_ids=subnet_ids, hostname=hostname, hostname_regex=hostname_regex, identifier=identifier,
-                             identifier_type=identifier_type, ip=ip)
-    _execute(cursor, f"SELECT {HOST_COLUMNS} FROM hosts h WHERE {where} {ORDER}", params, hostname_regex)
-    reservations = [row_to_reservation(row) for row in cursor.fetchall()]
+    if family == 6:
+        where, params = hosts_v6.filters(subnet_ids, hostname, hostname_regex, identifier, identifier_type, [ip] if ip else addresses)
+        _execute(cursor, f"{hosts_v6.SELECT} WHERE {where} {hosts_v6.ORDER}", params, hostname_regex)
+        reservations = [hosts_v6.row_to_reservation(row) for row in cursor.fetchall()]
+    else:
+        where, params = _filters(subnet_ids=subnet_ids, hostname=hostname, hostname_regex=hostname_regex, identifier=identifier,
+                                 identifier_type=identifier_type, ip=ip)
+        _execute(cursor, f"SELECT {HOST_COLUMNS} FROM hosts h WHERE {where} {ORDER}", params, hostname_regex)
+        reservations = [row_to_reservation(row) for row in cursor.fetchall()]
     return [r for r in reservations if r.managed] if managed_only else reservations
 
 
@@ -148,17 +158,37 @@ TOUCHING = (
 )
 
 
-def select_reservations_touching(cursor: t.Any, hostnames: t.Collection[str], addresses: t.Collection[str]) -> list[Reservation]:
-    """DHCPv4 reservations whose hostname (case-insensitive) or IPv4 address is one of those given."""
+def reads_v6(cursor: t.Any) -> bool:
+    """Whether DHCPv6 reservations can be read here: Kea's table exists and this login may read it (a listener role
+    granted by a release before DHCPv6 may not, until the kea_db_events role runs again)."""
+    cursor.execute("SELECT to_regclass('ipv6_reservations') IS NOT NULL AND has_table_privilege('ipv6_reservations', 'SELECT')")
+    return bool(cursor.fetchone()[0])
+
+
+def select_all(cursor: t.Any, v6: bool = True) -> list[Reservation]:
+    """Every reservation of both families (the DHCPv6 ones with ``v6``, when they can be read)."""
+    found = select_reservations(cursor)
+    if v6 and reads_v6(cursor):
+        found.extend(select_reservations(cursor, family=6))
+    return found
+
+
+def select_reservations_touching(cursor: t.Any, hostnames: t.Collection[str], addresses: t.Collection[str], v6: bool = True) -> list[Reservation]:
+    """Reservations of both families whose hostname (case-insensitive) or address is one of those given (IPv4 or
+    IPv6 addresses; the DHCPv6 ones with ``v6``, when they can be read)."""
     if not hostnames and not addresses:
         return []
+    found = []
+    if v6 and reads_v6(cursor):
+        found = hosts_v6.select_touching(cursor, hostnames, [a for a in addresses if ":" in a])
+    addresses = [a for a in addresses if ":" not in a]
     # The same missing statistics make the estimated cost high enough for JIT compilation, which would cost 9 ms
     # for a 1 ms query: off for this statement only (a failed statement ends the transaction, and the SET with it).
     cursor.execute("SET LOCAL jit = off")
     cursor.execute(TOUCHING, (sorted({h.lower() for h in hostnames}), sorted({ipv4_to_int(a) for a in addresses})))
     rows = cursor.fetchall()
     cursor.execute("SET LOCAL jit TO DEFAULT")
-    return [row_to_reservation(row) for row in rows]
+    return [row_to_reservation(row) for row in rows] + found
 
 
 def lock_for_write(cursor: t.Any) -> None:
@@ -182,11 +212,19 @@ def _values(reservation: Reservation) -> tuple:
 
 
 def apply_plan(cursor: t.Any, plan: Plan) -> None:
-    """Write the plan with one statement per kind of change (deletes first, so IPs can move)."""
+    """Write the plan with one statement per kind of change (deletes first, so IPs can move); the DHCPv4 part here,
+    the DHCPv6 part in hosts_v6.py."""
     extras = psycopg2.extras
-    if plan.delete:
-        cursor.execute("DELETE FROM hosts WHERE host_id = ANY(%s)", ([r.host_id for r in plan.delete],))
-    if plan.update:
+    delete = [r.host_id for r in plan.delete if r.key.family == 4]
+    if delete:
+        cursor.execute("DELETE FROM hosts WHERE host_id = ANY(%s) AND dhcp6_subnet_id IS NULL", (delete,))
+        cursor.execute("UPDATE hosts SET dhcp4_subnet_id = NULL, ipv4_address = NULL, dhcp4_client_classes = NULL, dhcp4_next_server = NULL, "
+                       "dhcp4_server_hostname = NULL, dhcp4_boot_file_name = NULL WHERE host_id = ANY(%s)", (delete,))
+    update = [(before, after) for before, after in plan.update if after.key.family == 4]
+    create = [r for r in plan.create if r.key.family == 4]
+    hosts_v6.apply(cursor, [r for r in plan.create if r.key.family == 6], [pair for pair in plan.update if pair[1].key.family == 6],
+                   [r for r in plan.delete if r.key.family == 6])
+    if update:
         extras.execute_values(
             cursor,
             "UPDATE hosts SET ipv4_address = v.ip, hostname = v.hostname, dhcp4_client_classes = v.classes, "
@@ -194,15 +232,15 @@ def apply_plan(cursor: t.Any, plan: Plan) -> None:
             "dhcp4_boot_file_name = v.boot_file, user_context = v.context "
             "FROM (VALUES %s) AS v(host_id, ip, hostname, classes, next_server, server_hostname, boot_file, context) "
             "WHERE hosts.host_id = v.host_id",
-            [(after.host_id,) + _values(after)[3:] for _before, after in plan.update],
+            [(after.host_id,) + _values(after)[3:] for _before, after in update],
             template="(%s::integer, %s::bigint, %s::varchar, %s::varchar, %s::bigint, %s::varchar, %s::varchar, %s::text)",
             page_size=1000,
         )
-    if plan.create:
+    if create:
         extras.execute_values(
             cursor,
             "INSERT INTO hosts (dhcp_identifier, dhcp_identifier_type, dhcp4_subnet_id, ipv4_address, hostname, "
             "dhcp4_client_classes, dhcp4_next_server, dhcp4_server_hostname, dhcp4_boot_file_name, user_context) VALUES %s",
-            [_values(r) for r in plan.create],
+            [_values(r) for r in create],
             page_size=1000,
         )

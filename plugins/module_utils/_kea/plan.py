@@ -31,8 +31,11 @@ class Plan:
     def changes(self) -> list[dict]:
         """One short line of data per changed reservation (full before/after is in diff())."""
         def brief(reservation: Reservation, action: str) -> dict:
-            return {"action": action, "subnet_id": reservation.key.subnet_id, "identifier": format_identifier(reservation.key.identifier),
+            line = {"action": action, "subnet_id": reservation.key.subnet_id, "identifier": format_identifier(reservation.key.identifier),
                     "ip": reservation.ip, "hostname": reservation.hostname}
+            if reservation.key.family == 6:
+                line.update(family=6, ipv6_addresses=list(reservation.ipv6_addresses))
+            return line
         return ([brief(r, "create") for r in self.create] + [brief(new, "update") for _old, new in self.update]
                 + [brief(r, "delete") for r in self.delete])
 
@@ -53,13 +56,14 @@ class Plan:
 def plan_reservations(
     current: list[Reservation],
     desired: list[DesiredReservation],
-    prune_subnet_ids: set[int] | None = None,
+    prune_subnets: set[tuple[int, int]] | None = None,
     ip_conflict: str = "fail",
 ) -> Plan:
-    """Compare desired with current; raise on duplicates and IP conflicts (unless ip_conflict=replace).
+    """Compare desired with current; raise on duplicates and address conflicts (unless ip_conflict=replace).
 
-    ``current`` must hold every reservation of the subnets the desired items and
-    ``prune_subnet_ids`` name, so that conflicts and prune see the whole subnet.
+    ``current`` must hold every reservation of the subnets the desired items and ``prune_subnets`` ((family,
+    subnet id) pairs) name, and every DHCPv6 reservation that holds one of the desired v6 addresses or prefixes, so
+    that conflicts and prune see all they must.
     """
     by_key = {reservation.key: reservation for reservation in current}
     wanted: dict[ReservationKey, DesiredReservation] = {}
@@ -88,9 +92,9 @@ def plan_reservations(
         else:
             plan.unchanged += 1
 
-    if prune_subnet_ids:
+    if prune_subnets:
         for key, reservation in by_key.items():
-            if key.subnet_id in prune_subnet_ids and reservation.managed and key not in wanted:
+            if (key.family, key.subnet_id) in prune_subnets and reservation.managed and key not in wanted:
                 plan.delete.append(reservation)
                 del final[key]
 
@@ -98,24 +102,35 @@ def plan_reservations(
     return plan
 
 
+def _held(reservation: Reservation) -> list[tuple[str, str, str]]:
+    """(field, where, value) of every address a reservation holds: an IPv4 address is unique in its subnet (the
+    collection's rule; Kea's schema allows two), a DHCPv6 address or prefix in the whole table (Kea's constraint)."""
+    if reservation.key.family == 4:
+        return [("ip", f"subnet {reservation.key.subnet_id}", reservation.ip)] if reservation.ip is not None else []
+    return ([("ipv6_addresses", "the DHCPv6 reservations", address) for address in reservation.ipv6_addresses]
+            + [("prefixes", "the DHCPv6 reservations", prefix) for prefix in reservation.prefixes])
+
+
 def _resolve_ip_conflicts(plan: Plan, final: dict[ReservationKey, Reservation], wanted: dict, ip_conflict: str) -> None:
-    """Kea's schema lets two hosts reserve one IPv4 in a subnet; the collection does not."""
-    holders: dict[tuple[int, str], list[Reservation]] = {}
+    """An address held by two reservations is refused, unless ip_conflict=replace removes the other one."""
+    holders: dict[tuple[str, str, str], list[Reservation]] = {}
     for reservation in final.values():
-        if reservation.ip is not None:
-            holders.setdefault((reservation.key.subnet_id, reservation.ip), []).append(reservation)
-    for (subnet_id, ip), group in holders.items():
+        for held in _held(reservation):
+            holders.setdefault(held, []).append(reservation)
+    removed: set[ReservationKey] = set()
+    for (name, where, value), group in holders.items():
         ours = [r for r in group if r.key in wanted]
         if len(group) < 2 or not ours:
             continue
         if len(ours) > 1:
             sources = " and ".join(wanted[r.key].source for r in ours)
-            raise InvalidInputError("ip", ip, f"given to more than one reservation in subnet {subnet_id} ({sources})")
-        others = [r for r in group if r.key not in wanted]
+            raise InvalidInputError(name, value, f"given to more than one reservation in {where} ({sources})")
+        others = [r for r in group if r.key not in wanted and r.key not in removed]
         if ip_conflict != "replace":
-            taken = ", ".join(f"{r.key.label()} (hostname {r.hostname})" for r in others)
+            taken = ", ".join(f"{r.key.label()} (hostname {r.hostname})" for r in group if r.key not in wanted)
             raise ConflictError(
-                f"ip: {ip} in subnet {subnet_id} is already reserved for {taken}; "
+                f"{name}: {value} in {where} is already reserved for {taken}; "
                 f"{wanted[ours[0].key].source} would reserve it again. Set ip_conflict=replace to take it over"
             )
         plan.delete.extend(others)
+        removed.update(r.key for r in others)

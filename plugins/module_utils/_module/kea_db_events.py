@@ -40,5 +40,5 @@ def apply_events_schema(module: t.Any) -> dict:
 def _expected(settings: schema.EventsSettings, present: bool) -> dict:
     if not present:
         return {"schema": False, "fingerprint": None, "triggers": [], "listener_role": False if settings.listener_role else None}
-    return {"schema": True, "fingerprint": schema.fingerprint(settings), "triggers": sorted(schema.TRIGGERS),
+    return {"schema": True, "fingerprint": schema.fingerprint(settings), "triggers": sorted(schema.ALL_TRIGGERS),
             "listener_role": True if settings.listener_role else None}

@@ -20,6 +20,7 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.fields import (
     parse_identifier,
     parse_identifier_type,
     parse_ipv4,
+    parse_ipv6,
     parse_mac,
     parse_subnet_id,
 )
@@ -35,26 +36,37 @@ def _settings(module: t.Any) -> t.Any:
 
 def apply_reservations(module: t.Any) -> dict:
     params = module.params
-    defaults = {name: params.get(name) for name in ("identifier_type", "hw_address_length", "subnet_id", "state")}
+    defaults = {name: params.get(name) for name in ("identifier_type", "hw_address_length", "subnet_id", "state", "family")}
     if params.get("reservations") is not None:
         desired = [desired_from_params(item, f"reservations[{index}]", defaults) for index, item in enumerate(params["reservations"])]
     else:
         single = {name: params.get(name) for name in OPTION_NAMES}
-        if params.get("mac") is not None:  # AnsibleModule keeps the alias the task used next to the option: mac is a MAC
-            single["mac"] = params["mac"]
+        for alias in ("mac", "duid"):  # AnsibleModule keeps the alias the task used next to the option: mac is a MAC
+            if params.get(alias) is not None:
+                single[alias] = params[alias]
         desired = [desired_from_params(single, "reservation")]
-    prune_subnets: set[int] = set()
+    prune_subnets: set[tuple[int, int]] = set()
     if params.get("prune"):
         named = params.get("prune_subnet_ids")
-        prune_subnets = {parse_subnet_id(s, "prune_subnet_ids") for s in named} if named else {d.key.subnet_id for d in desired}
-    subnets = {d.key.subnet_id for d in desired} | prune_subnets
+        prune_subnets = ({(params["family"], parse_subnet_id(s, "prune_subnet_ids")) for s in named} if named
+                         else {(d.key.family, d.key.subnet_id) for d in desired})
+    subnets = {(d.key.family, d.key.subnet_id) for d in desired} | prune_subnets
+    # The holders of the DHCPv6 addresses and prefixes asked for, in any subnet (Kea keeps each once in the table).
+    held = {value for d in desired for value in (*(d.ipv6_addresses or ()), *(d.prefixes or ()))}
 
     with transaction(_settings(module), readonly=module.check_mode) as cursor:
         hosts.check_schema(cursor)
         if not module.check_mode:
             hosts.lock_for_write(cursor)
-        current = hosts.select_reservations(cursor, subnet_ids=subnets)
-        plan = plan_reservations(current, desired, prune_subnet_ids=prune_subnets, ip_conflict=params["ip_conflict"])
+        current = []
+        for family in (4, 6):
+            ids = {subnet for kind, subnet in subnets if kind == family}
+            if ids:
+                current.extend(hosts.select_reservations(cursor, subnet_ids=ids, family=family))
+        if held:
+            known = {r.host_id for r in current if r.key.family == 6}
+            current.extend(r for r in hosts.select_reservations(cursor, family=6, addresses=held) if r.host_id not in known)
+        plan = plan_reservations(current, desired, prune_subnets=prune_subnets, ip_conflict=params["ip_conflict"])
         if plan and not module.check_mode:
             hosts.apply_plan(cursor, plan)
 
@@ -89,7 +101,10 @@ def list_reservations(module: t.Any) -> dict:
         identifier = parse_identifier(params["identifier"], identifier_type, "identifier",
                                       None if length is None else parse_hw_address_length(length))
     subnet_ids = [parse_subnet_id(s, "subnet_ids") for s in params["subnet_ids"]] if params.get("subnet_ids") else None
-    ip = parse_ipv4(params["ip"]) if params.get("ip") else None
+    family = params.get("family") or 4
+    ip = None
+    if params.get("ip"):
+        ip = parse_ipv4(params["ip"]) if family == 4 else parse_ipv6(params["ip"], "ip")
     with transaction(_settings(module), readonly=True) as cursor:
         hosts.check_schema(cursor)
         found = hosts.select_reservations(
@@ -100,6 +115,7 @@ def list_reservations(module: t.Any) -> dict:
             identifier=identifier,
             identifier_type=identifier_type,
             ip=ip,
+            family=family,
         )
     if params.get("managed_only"):
         found = [r for r in found if r.managed]

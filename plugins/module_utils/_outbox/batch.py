@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import KeaDnsError
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import hosts
-from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.fields import int_to_ipv4
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.model import Reservation
 from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox import rows as outbox
 from ansible_collections.ddi.kea_dns.plugins.module_utils._sources.kea import KeaSource, Touched
@@ -57,7 +56,9 @@ class Batch:
 
     @property
     def touched(self) -> Touched:
-        return Touched(self.hostnames, self.addresses)
+        """The names of DHCPv4 rows touch A records, those of DHCPv6 rows AAAA records; addresses their PTRs."""
+        return Touched(frozenset().union(*(row.hostnames() for row in self.rows if row.family == 4)), self.addresses,
+                       frozenset().union(*(row.hostnames() for row in self.rows if row.family == 6)))
 
 
 def read(cursor: t.Any, rows: t.Sequence[outbox.OutboxRow], source: KeaSource) -> Batch:
@@ -65,7 +66,7 @@ def read(cursor: t.Any, rows: t.Sequence[outbox.OutboxRow], source: KeaSource) -
     deadlock), then read their current reservations. The plan is made from those, never from the rows' own values,
     so the newest state wins whatever order the rows were claimed or delivered in."""
     hostnames = frozenset().union(*(row.hostnames() for row in rows))
-    addresses = frozenset(int_to_ipv4(number) for row in rows for number in row.addresses())
+    addresses = frozenset().union(*(row.addresses() for row in rows))
     outbox.lock(cursor, sorted(hostnames | addresses))
     reservations = hosts.select_reservations_touching(cursor, hostnames, addresses)
     return Batch(tuple(rows), check_rows(rows, source), hostnames, addresses, tuple(reservations))

@@ -56,7 +56,7 @@ ARGUMENTS = tuple(name for name, option in OPTIONS.items() if not option.env_onl
 SECRET_ARGUMENTS = tuple(name for name, option in OPTIONS.items() if option.env_only)
 # What describes one reservation, in the event and in its "old" part.
 RESERVATION_KEYS = ("hostname", "ip", "mac", "identifier", "identifier_type", "subnet_id", "site", "cabinet", "rack_unit",
-                    "bmc_type", "fqdn")
+                    "bmc_type", "fqdn", "family", "ipv6_addresses")
 CHANGE_KEYS = ("operation", *RESERVATION_KEYS, "old", "outbox_id", "changed_at")  # one change (of one outbox row)
 EVENT_KEYS = (*CHANGE_KEYS, "changes", "outbox_ids")  # one event (of a batch of rows)
 
@@ -98,7 +98,8 @@ def options(args: t.Mapping[str, t.Any] | None, environ: t.Mapping[str, str] | N
 
 
 def reservation(record: t.Mapping[str, t.Any]) -> Reservation:
-    """An outbox row's old or new value (schema.py's ``_row_json``) as a Reservation."""
+    """An outbox row's old or new value (schema.py's ``_row_json``, or the DHCPv6 feed's with ``family`` 6) as a
+    Reservation."""
     identifier_type = record.get("dhcp_identifier_type")
     if identifier_type not in IDENTIFIER_TYPE_NAMES:
         raise InvalidInputError("dhcp_identifier_type", identifier_type, "not an identifier type of Kea")
@@ -106,11 +107,15 @@ def reservation(record: t.Mapping[str, t.Any]) -> Reservation:
         identifier = bytes.fromhex(record.get("dhcp_identifier") or "")
     except (TypeError, ValueError):
         raise InvalidInputError("dhcp_identifier", record.get("dhcp_identifier"), "not hexadecimal") from None
-    subnet_id = record.get("dhcp4_subnet_id")
+    family = 6 if record.get("family") == 6 else 4
+    column = f"dhcp{family}_subnet_id"
+    subnet_id = record.get(column)
     if subnet_id is not None and (not isinstance(subnet_id, int) or isinstance(subnet_id, bool)):
-        raise InvalidInputError("dhcp4_subnet_id", subnet_id, "not an integer")
-    return Reservation(ReservationKey(subnet_id or 0, identifier_type, identifier),
-                       ip=int_to_ipv4(record.get("ipv4_address")), hostname=record.get("hostname") or None)
+        raise InvalidInputError(column, subnet_id, "not an integer")
+    key = ReservationKey(subnet_id or 0, identifier_type, identifier, family=family)
+    if family == 6:
+        return Reservation(key, hostname=record.get("hostname") or None, ipv6_addresses=tuple(record.get("ipv6_addresses") or ()))
+    return Reservation(key, ip=int_to_ipv4(record.get("ipv4_address")), hostname=record.get("hostname") or None)
 
 
 def describe(record: t.Mapping[str, t.Any], parser: HostnameParser, zone: str | None) -> dict[str, t.Any]:
@@ -119,7 +124,7 @@ def describe(record: t.Mapping[str, t.Any], parser: HostnameParser, zone: str | 
     variables = host_vars(found, parser.parse(found.hostname), zone)
     described = dict.fromkeys(RESERVATION_KEYS)
     described.update((key, value) for key, value in variables.items() if key in described)
-    described.update(hostname=found.hostname, ip=found.ip)
+    described.update(hostname=found.hostname, ip=found.ip, family=found.key.family, ipv6_addresses=list(found.ipv6_addresses))
     if not found.hostname:
         described["fqdn"] = None
     return described
@@ -139,9 +144,10 @@ def dns_records(event: t.Mapping[str, t.Any], zone: str | None = None, ptr: bool
                 ttl: int | None = None) -> list[dict[str, t.Any]]:
     """The ``records`` of one ``ddi.kea_dns.dns_record`` task that make DNS follow one event, applied atomically.
 
-    The reservation as it is now gets its A record (and PTR with ``ptr``); the one it was before (an UPDATE's
-    ``old``, a DELETE's reservation) loses the A record of its old name and the PTR of its old address, unless the
-    new ones hold them anyway. A side without hostname or IPv4 address has no record. With ``zone``, short
+    The reservation as it is now gets its A record, or for a DHCPv6 one (``family`` 6) its AAAA record of every
+    address (and PTR with ``ptr``); the one it was before (an UPDATE's ``old``, a DELETE's reservation) loses the
+    record of its old name and the PTRs of its old addresses, unless the new ones hold them anyway. A side without
+    hostname or address has no record. With ``zone``, short
     hostnames are made absolute in it; without, the event's ``fqdn`` is used.
     """
     if not isinstance(event, t.Mapping) or event.get("operation") not in ("INSERT", "UPDATE", "DELETE"):
@@ -157,20 +163,27 @@ def dns_records(event: t.Mapping[str, t.Any], zone: str | None = None, ptr: bool
     common: dict[str, t.Any] = {} if ttl is None else {"ttl": int(ttl)}
     records: list[dict[str, t.Any]] = []
     if new is not None:
-        records.append({"name": new[0], "value": new[1], "state": "present", "ptr": bool(ptr), **common,
+        records.append({"name": new[0], **_values(new), "state": "present", "ptr": bool(ptr), **common,
                         **({"zone": zone} if zone else {}), **({"ptr_zone": ptr_zone} if ptr and ptr_zone else {})})
     if old is not None and old != new:
-        if new is None or old[0] != new[0]:
-            records.append({"name": old[0], "value": old[1], "state": "absent", **({"zone": zone} if zone else {})})
-        if ptr and (new is None or old[1] != new[1]):
-            records.append({"name": reverse_name(old[1]), "type": "PTR", "value": old[0], "state": "absent",
-                            **({"zone": ptr_zone} if ptr_zone else {})})
+        if new is None or old[:2] != new[:2]:
+            records.append({"name": old[0], **_values(old), "state": "absent", **({"zone": zone} if zone else {})})
+        for address in old[2]:
+            if ptr and (new is None or address not in new[2]):
+                records.append({"name": reverse_name(address), "type": "PTR", "value": old[0], "state": "absent",
+                                **({"zone": ptr_zone} if ptr_zone else {})})
     return records
 
 
-def _target(side: t.Mapping[str, t.Any], zone: str | None, where: str) -> tuple[str, str] | None:
-    """(absolute name, IPv4 address) of one side of an event, or None when it has no hostname or address."""
-    if not side.get("hostname") or not side.get("ip"):
+def _values(target: tuple[str, str, tuple[str, ...]]) -> dict[str, t.Any]:
+    """An A record as before DHCPv6 (``value``), an AAAA record with all its addresses (``type``, ``values``)."""
+    return {"value": target[2][0]} if target[1] == "A" else {"type": target[1], "values": list(target[2])}
+
+
+def _target(side: t.Mapping[str, t.Any], zone: str | None, where: str) -> tuple[str, str, tuple[str, ...]] | None:
+    """(absolute name, record type, addresses) of one side of an event, or None when it has no hostname or address."""
+    rtype, addresses = ("AAAA", tuple(side.get("ipv6_addresses") or ())) if side.get("family") == 6 else ("A", (side.get("ip"),))
+    if not side.get("hostname") or not all(addresses) or not addresses:
         return None
     if zone:
         name = fqdn(str(side["hostname"]), zone.lower().rstrip("."))
@@ -178,13 +191,15 @@ def _target(side: t.Mapping[str, t.Any], zone: str | None, where: str) -> tuple[
         name = str(side["fqdn"])
     else:
         raise InvalidInputError(f"{where}.fqdn", None, "the event has no fqdn: give the zone (or dns_zone to the source)")
-    return name, str(side["ip"])
+    return name, rtype, tuple(str(address) for address in addresses)
 
 
 def _reservation_key(row: outbox.OutboxRow) -> t.Any:
     """What identifies one reservation across its rows: Kea's host_id (kept by INSERT, UPDATE and DELETE)."""
     record = row.new if isinstance(row.new, dict) else row.old
-    return record.get("host_id") if isinstance(record, dict) and record.get("host_id") is not None else ("row", row.id)
+    if isinstance(record, dict) and record.get("host_id") is not None:
+        return row.family, record["host_id"]  # one hosts row may hold a reservation of each family
+    return "row", row.id
 
 
 def coalesce(items: t.Sequence[tuple[outbox.OutboxRow, dict[str, t.Any]]]) -> list[dict[str, t.Any]]:

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import ipaddress
 import typing as t
 from dataclasses import dataclass
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.db import DbSettings, connect
+from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.fields import int_to_ipv4
 from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox.schema import IDENTIFIER_RE
 
 LOCK_NAMESPACE = "ddi.kea_dns:"
@@ -36,11 +38,20 @@ class OutboxRow:
     def _records(self) -> list[dict]:
         return [r for r in (self.old, self.new) if isinstance(r, dict)]
 
+    @property
+    def family(self) -> int:
+        """6 for a row of the DHCPv6 change feed, else 4."""
+        return 6 if any(r.get("family") == 6 for r in self._records()) else 4
+
     def hostnames(self) -> set[str]:
         return {r["hostname"].lower() for r in self._records() if isinstance(r.get("hostname"), str) and r["hostname"]}
 
-    def addresses(self) -> set[int]:
-        return {r["ipv4_address"] for r in self._records() if _is_ipv4_int(r.get("ipv4_address"))}
+    def addresses(self) -> set[str]:
+        """The IPv4 and IPv6 addresses of the old and new values."""
+        found = {int_to_ipv4(r["ipv4_address"]) for r in self._records() if _is_ipv4_int(r.get("ipv4_address")) and r["ipv4_address"]}
+        for record in self._records():
+            found.update(str(ipaddress.IPv6Address(a)) for a in record.get("ipv6_addresses") or () if _is_ipv6(a))
+        return found  # type: ignore[return-value]
 
     def malformed(self) -> str | None:
         """Why the row cannot be what the triggers write, or None."""
@@ -55,7 +66,18 @@ class OutboxRow:
                 return f"{side}_row.hostname is not a string"
             if record.get("ipv4_address") is not None and not _is_ipv4_int(record["ipv4_address"]):
                 return f"{side}_row.ipv4_address {record['ipv4_address']!r} is not an IPv4 address as Kea stores it"
+            v6 = record.get("ipv6_addresses")
+            if v6 is not None and (not isinstance(v6, list) or not all(_is_ipv6(a) for a in v6)):
+                return f"{side}_row.ipv6_addresses {v6!r} is not a list of IPv6 addresses"
         return None
+
+
+def _is_ipv6(value: object) -> bool:
+    try:
+        ipaddress.IPv6Address(value)  # type: ignore[arg-type]
+    except (ipaddress.AddressValueError, ValueError, TypeError):
+        return False
+    return True
 
 
 def _is_ipv4_int(value: object) -> bool:

@@ -3,8 +3,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """PRIVATE to the collection: Kea reservations as a source of DNS records (owner ``kea/<name>``).
 
-Its scope: the A record of every selected hostname and, with ``ptr``, the PTR record of every address of a selected
-reservation. A hostname is selected when its first label matches one of the ``hostname_filter`` globs (default: the
+Its scope: the A record (DHCPv4) and AAAA record (DHCPv6: every reserved address, never a delegated prefix) of every
+selected hostname and, with ``ptr``, the PTR record of every address of a selected reservation, in ``in-addr.arpa``
+or ``ip6.arpa`` (nibble format). A hostname is selected when its first label matches one of the ``hostname_filter`` globs (default: the
 BMC names ``*-ilo``, ``*-idrac``, ``*-bmc``). The planner (``_dns/sync.py``) changes and deletes only the records of
 this scope that carry the source's owner id. The items are reservations; what a batch touches is a ``Touched`` (the
 hostnames and addresses of its outbox rows).
@@ -27,7 +28,8 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._options import DEFAUL
 # What makes a name have no record: not a valid DNS name, or no zone of the backend holds it. Anything else (the
 # backend unreachable, credentials refused) fails the whole plan: read as "no record", it would delete owned ones.
 NO_RECORD = (InvalidInputError, NotFoundError)
-REVERSE_SUFFIXES = (".in-addr.arpa",)
+REVERSE_SUFFIXES = (".in-addr.arpa", ".ip6.arpa")
+NAME_TYPES = ("A", "AAAA")
 
 
 @functools.lru_cache(maxsize=32)
@@ -41,10 +43,12 @@ def _selector(patterns: tuple[str, ...]) -> re.Pattern:
 
 @dataclass(frozen=True)
 class Touched:
-    """What one batch of changes touches: hostnames (lower-case, as stored) and addresses."""
+    """What one batch of changes touches: the hostnames (lower-case, as stored) of DHCPv4 changes (their A records)
+    and of DHCPv6 changes (their AAAA records), and addresses of both families (their PTR records)."""
 
     hostnames: t.Collection[str]
     addresses: t.Collection[str]
+    v6_hostnames: t.Collection[str] = frozenset()
 
 
 def reservation_label(reservation: Reservation) -> str:
@@ -71,7 +75,7 @@ class KeaSource:
         return fqdn(hostname, self.zone)
 
     def _zone_of(self, name: str, rtype: str, find_zone: FindZone) -> str:
-        if rtype == "PTR" and self.ptr_zone:
+        if rtype == "PTR" and self.ptr_zone and name.endswith("." + self.ptr_zone):
             return self.ptr_zone
         if self.zone and (name == self.zone or name.endswith("." + self.zone)):
             return self.zone
@@ -85,26 +89,30 @@ class KeaSource:
         values: dict[tuple[str, str], set[str]] = {}  # (type, subject) -> values
         origins: dict[tuple[str, str], t.Any] = {}  # (type, subject) -> the key of the first reservation implying it
         for reservation in items:
-            if not self.selects(reservation.hostname) or not reservation.ip:
+            if reservation.key.family == 4:
+                rtype, ips = "A", (reservation.ip,) if reservation.ip else ()
+            else:
+                rtype, ips = "AAAA", reservation.ipv6_addresses
+            if not ips or not self.selects(reservation.hostname):
                 continue
             hostname = reservation.hostname.lower()  # type: ignore[union-attr]
-            wants_a = touched is None or hostname in touched.hostnames
-            wants_ptr = self.ptr and (touched is None or reservation.ip in touched.addresses)
-            if not wants_a and not wants_ptr:
+            wants_name = touched is None or hostname in (touched.hostnames if rtype == "A" else touched.v6_hostnames)
+            ptrs = [ip for ip in ips if touched is None or ip in touched.addresses] if self.ptr else []
+            if not wants_name and not ptrs:
                 continue
             try:
                 name = self.fqdn(hostname)
             except InvalidInputError as exc:
                 result.invalid[reservation_label(reservation)] = str(exc)
                 continue
-            if wants_a:
-                values.setdefault(("A", name), set()).add(reservation.ip)
-                origins.setdefault(("A", name), reservation.key)
-            if wants_ptr:
-                values.setdefault(("PTR", reservation.ip), set()).add(name)
-                origins.setdefault(("PTR", reservation.ip), reservation.key)
+            if wants_name:
+                values.setdefault((rtype, name), set()).update(ips)
+                origins.setdefault((rtype, name), reservation.key)
+            for ip in ptrs:
+                values.setdefault(("PTR", ip), set()).add(name)
+                origins.setdefault(("PTR", ip), reservation.key)
         for (rtype, subject), found in values.items():
-            name = subject if rtype == "A" else reverse_name(subject)
+            name = reverse_name(subject) if rtype == "PTR" else subject
             try:
                 zone = self._zone_of(name, rtype, find_zone)
             except NO_RECORD as exc:  # a transport failure is raised: it says nothing about the record
@@ -117,12 +125,12 @@ class KeaSource:
 
     def scope_keys(self, touched: Touched, find_zone: FindZone) -> dict[RRsetKey, str]:
         keys: dict[RRsetKey, str] = {}
-        for hostname in touched.hostnames:
+        for rtype, hostname in [("A", h) for h in touched.hostnames] + [("AAAA", h) for h in touched.v6_hostnames]:
             if not self.selects(hostname):
                 continue
             try:
                 name = self.fqdn(hostname)
-                keys[RRsetKey(name, "A")] = self._zone_of(name, "A", find_zone)
+                keys[RRsetKey(name, rtype)] = self._zone_of(name, rtype, find_zone)
             except NO_RECORD:
                 continue  # an invalid or zone-less name has no record to remove; the row reports it
         if self.ptr:
@@ -135,9 +143,9 @@ class KeaSource:
         return keys
 
     def in_scope(self, rrset: RRset) -> bool:
-        """A records of selected names; with ``ptr``, PTR records pointing at selected names (so records that
+        """A and AAAA records of selected names; with ``ptr``, PTR records pointing at selected names (so records that
         dns_record tasks own, with other names, are never reconciled away)."""
-        if rrset.key.type == "A":
+        if rrset.key.type in NAME_TYPES:
             return self.selects(rrset.key.name)
         if rrset.key.type == "PTR" and self.ptr:
             return any(self.selects(value) for value in rrset.values)

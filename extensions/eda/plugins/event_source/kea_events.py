@@ -32,7 +32,7 @@ description:
     is no DNS name) is marked skipped with its reason in the outbox and logged with its id, never retried; the rows
     behind it go on.
   - Every event has the keys operation, hostname, ip, mac, identifier, identifier_type, subnet_id, site, cabinet,
-    rack_unit, bmc_type, fqdn, old, outbox_id, changed_at, changes and outbox_ids (see docs/eda.md). C(changes)
+    rack_unit, bmc_type, fqdn, family, ipv6_addresses, old, outbox_id, changed_at, changes and outbox_ids (see docs/eda.md). C(changes)
     holds one change per reservation (the rows of one reservation coalesced, the last state wins), each with the keys
     of a change; when only one reservation changed, its keys are also at the top, otherwise C(operation) is
     C(BATCH). C(outbox_ids) lists every row of the event, what dns_sync acknowledges.

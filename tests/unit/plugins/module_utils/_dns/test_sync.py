@@ -201,3 +201,31 @@ def test_without_ptr_zone_a_reconcile_reads_every_reverse_zone_the_backend_lists
     DnsSync(dns, KeaSource(zone=ZONE, ptr=True, ptr_zone=REVERSE)).reconcile([], dry_run=True)
     DnsSync(dns, KeaSource(zone=ZONE)).reconcile([], dry_run=True)
     assert [call for call in dns.calls if call.startswith("list")] == [f"list {REVERSE}", f"list {ZONE}", f"list {ZONE}"]
+
+
+V6_REVERSE = "0.1.0.0.8.b.d.0.1.0.0.2.ip6.arpa"
+
+
+def host6(hostname: str, *addresses: str, duid: int = 1) -> Reservation:
+    return Reservation(key=ReservationKey(10, 1, duid.to_bytes(10, "big"), family=6), hostname=hostname, ipv6_addresses=addresses)
+
+
+def test_dhcpv6_reservations_make_aaaa_records_and_ip6_arpa_ptrs_beside_the_a_records():
+    dns = MemoryDns(zones=(ZONE, REVERSE, V6_REVERSE))
+    sync = DnsSync(dns, KeaSource(zone=ZONE, ptr=True))
+    plan, _desired = sync.reconcile([host("us3-cab1-ru1-idrac", "10.99.0.1"), host6("us3-cab1-ru1-idrac", "2001:db8:10::20", "2001:db8:10::21"),
+                                     host6("web01", "2001:db8:10::99", duid=2)])  # not a BMC name: nothing
+    aaaa = dns.records[RRsetKey(f"us3-cab1-ru1-idrac.{ZONE}", "AAAA")]
+    assert aaaa.values == ("2001:db8:10::20", "2001:db8:10::21") and aaaa.origin.ref() == "subnet6-10/duid/00:00:00:00:00:00:00:00:00:01"
+    ptr = dns.records[RRsetKey("0.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.0.8.b.d.0.1.0.0.2.ip6.arpa", "PTR")]
+    assert ptr.zone == V6_REVERSE and ptr.values == (f"us3-cab1-ru1-idrac.{ZONE}",)
+    assert plan.counts()["created"] == 5  # A, AAAA, the v4 PTR and two v6 PTRs
+    # a DHCPv6 change touches the AAAA record of its name and the PTRs of its addresses, never the A record
+    plan, _desired = sync.touching([host("us3-cab1-ru1-idrac", "10.99.0.1"), host6("us3-cab1-ru1-idrac", "2001:db8:10::20")],
+                                   Touched(frozenset(), {"2001:db8:10::20", "2001:db8:10::21"}, {"us3-cab1-ru1-idrac"}))
+    assert sorted(c.label() for c in plan.changes) == [
+        "delete 1.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.0.8.b.d.0.1.0.0.2.ip6.arpa PTR", f"update us3-cab1-ru1-idrac.{ZONE} AAAA"]
+    # the reservation gone: a reconcile deletes its AAAA and PTRs, and keeps the A record
+    plan, _desired = sync.reconcile([host("us3-cab1-ru1-idrac", "10.99.0.1")])
+    assert sorted(c.label() for c in plan.changes) == [
+        "delete 0.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.0.8.b.d.0.1.0.0.2.ip6.arpa PTR", f"delete us3-cab1-ru1-idrac.{ZONE} AAAA"]

@@ -179,7 +179,7 @@ def test_duplicate_items_and_duplicate_ips_in_batch():
 def test_prune_only_managed_in_named_subnets():
     now = [current("000000000001", "10.0.0.1", host_id=1), current("000000000002", "10.0.0.2", managed=False, host_id=2),
            current("000000000003", "10.0.0.3", subnet=2, host_id=3)]
-    plan = plan_reservations(now, [], prune_subnet_ids={1})
+    plan = plan_reservations(now, [], prune_subnets={(4, 1)})
     assert [r.host_id for r in plan.delete] == [1]
 
 
@@ -231,3 +231,53 @@ def test_item_alias_and_unknown_option():
         desired_from_params({"mac": "aa:bb:cc:dd:ee:ff", "subnet_id": 1, "adress": "x"}, "reservations[2]")
     with pytest.raises(InvalidInputError, match="not both"):
         desired_from_params({"mac": "aa:bb:cc:dd:ee:ff", "identifier": "aa:bb:cc:dd:ee:00", "subnet_id": 1}, "reservations[0]")
+
+
+def v6(duid: str, *addresses: str, subnet: int = 10, managed: bool = True, host_id: int = 1, **extra) -> Reservation:
+    return Reservation(key=ReservationKey(subnet, 1, bytes.fromhex(duid), family=6), hostname="h", ipv6_addresses=tuple(addresses),
+                       user_context={MANAGED_KEY: MANAGED_VALUE} if managed else None, host_id=host_id, **extra)
+
+
+def test_a_dhcpv6_item_is_its_own_reservation_with_canonical_addresses():
+    item = desired_from_params({"duid": "00:01:00:01:AA:BB", "subnet_id": 10, "family": 6, "ipv6_addresses": ["2001:DB8:0:0::20"],
+                                "prefixes": ["2001:db8:1:100:0::/56"]}, "reservation")
+    assert item.key == ReservationKey(10, 1, bytes.fromhex("00010001aabb"), family=6) and item.key.label() == "v6 subnet 10 duid 00:01:00:01:aa:bb"
+    assert item.key.ref() == "subnet6-10/duid/00:01:00:01:aa:bb"
+    assert item.ipv6_addresses == ("2001:db8::20",) and item.prefixes == ("2001:db8:1:100::/56",)
+    # the same identifier and subnet id in the other family is another reservation
+    assert desired_from_params({"identifier": "00:01:00:01:aa:bb", "identifier_type": "duid", "subnet_id": 10}, "r").key != item.key
+
+
+@pytest.mark.parametrize(("params", "field"), [
+    ({"family": 6, "ip": "10.0.0.1"}, "ip"), ({"family": 4, "ipv6_addresses": ["2001:db8::1"]}, "ipv6_addresses"),
+    ({"family": 6, "ipv6_addresses": ["10.0.0.1"]}, "ipv6_addresses[0]"), ({"family": 6, "ipv6_addresses": ["ff02::1"]}, "ipv6_addresses[0]"),
+    ({"family": 6, "prefixes": ["2001:db8::/0"]}, "prefixes[0]"), ({"family": 6, "prefixes": ["2001:db8::"]}, "prefixes[0]"),
+    ({"family": 5}, "family"), ({"family": 6, "duid": "aa:bb", "identifier_type": "hw-address"}, "identifier_type"),
+])
+def test_dhcpv6_bad_input_names_the_field(params, field):
+    with pytest.raises(InvalidInputError) as failed:
+        desired_from_params({"duid": "00:01:00:01:aa:bb", "subnet_id": 10, **params}, "reservation")
+    assert str(failed.value).startswith(f"{field}: ")
+
+
+def test_a_dhcpv6_address_is_held_once_in_the_table_whatever_the_subnet():
+    now = [v6("000100010001", "2001:db8::20", subnet=11, host_id=7)]
+    wanted = [desired_from_params({"duid": "00:01:00:01:00:02", "subnet_id": 10, "family": 6, "ipv6_addresses": ["2001:db8::20"]}, "reservation")]
+    with pytest.raises(ConflictError, match="^ipv6_addresses: 2001:db8::20 in the DHCPv6 reservations is already reserved for v6 subnet 11"):
+        plan_reservations(now, wanted)
+    plan = plan_reservations(now, wanted, ip_conflict="replace")
+    assert [r.host_id for r in plan.delete] == [7] and len(plan.create) == 1
+    # an IPv4 reservation and a DHCPv6 one never conflict, and prune is per family and subnet
+    v4 = current("000100010001", "10.0.0.1", subnet=10, host_id=8)
+    plan = plan_reservations([v4, v6("000100010009", "2001:db8::9", host_id=9)], [], prune_subnets={(6, 10)})
+    assert [r.host_id for r in plan.delete] == [9]
+
+
+def test_dhcpv6_addresses_left_out_are_kept_and_an_empty_list_clears_them():
+    now = [v6("000100010001", "2001:db8::20", prefixes=("2001:db8:1::/48",))]
+    same = plan_reservations(now, [desired_from_params({"duid": "00:01:00:01:00:01", "subnet_id": 10, "family": 6, "hostname": "h"}, "r")])
+    assert not same and same.unchanged == 1
+    cleared = plan_reservations(now, [desired_from_params({"duid": "00:01:00:01:00:01", "subnet_id": 10, "family": 6, "prefixes": []}, "r")])
+    assert cleared.update[0][1].prefixes == () and cleared.update[0][1].ipv6_addresses == ("2001:db8::20",)
+    assert cleared.changes() == [{"action": "update", "subnet_id": 10, "identifier": "00:01:00:01:00:01", "ip": None, "hostname": "h",
+                                  "family": 6, "ipv6_addresses": ["2001:db8::20"]}]

@@ -26,8 +26,8 @@ class Catalog:
         self.executed.append(statement)
         if statement.startswith("COMMENT ON SCHEMA"):
             self.comment = statement.split("'")[1]
-        elif statement.startswith("CREATE TRIGGER"):
-            self.triggers = sorted(set(self.triggers) | {statement.split()[2]})
+        elif statement.startswith(("CREATE TRIGGER", "CREATE CONSTRAINT TRIGGER")):
+            self.triggers = sorted(set(self.triggers) | {statement.split()[3 if "CONSTRAINT" in statement.split()[1] else 2]})
         elif statement.startswith("CREATE ROLE"):
             self.role = True
         elif statement.startswith("DROP SCHEMA"):
@@ -65,7 +65,7 @@ def params(**extra) -> dict:
 def test_check_apply_rerun_password_and_absent(catalog):
     planned = runner.apply_events_schema(FakeModule(params(), check_mode=True, diff=True))
     assert planned["changed"] and planned["statements"] > 5 and catalog.executed == [] and catalog.password is None
-    assert planned["diff"]["after"]["triggers"] == sorted(schema.TRIGGERS) and planned["diff"]["before"]["schema"] is False
+    assert planned["diff"]["after"]["triggers"] == sorted(schema.ALL_TRIGGERS) and planned["diff"]["before"]["schema"] is False
     applied = runner.apply_events_schema(FakeModule(params()))
     assert applied["changed"] and applied["password_changed"] and applied["state"] == planned["state"]
     assert len(catalog.executed) == planned["statements"] and catalog.password == "pw-1"

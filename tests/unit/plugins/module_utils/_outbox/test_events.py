@@ -29,8 +29,17 @@ def test_insert_event_has_every_key_and_the_inventory_values():
     assert found == {
         "operation": "INSERT", "hostname": "us3-cab10-ru20-idrac", "ip": "10.99.0.50", "mac": "aa:bb:cc:dd:ee:ff",
         "identifier": None, "identifier_type": "hw-address", "subnet_id": 1, "site": "us3", "cabinet": "cab10",
-        "rack_unit": 20, "bmc_type": "idrac", "fqdn": "us3-cab10-ru20-idrac.site.test", "old": None, "outbox_id": 42,
-        "changed_at": "2026-11-21T09:00:00.123456Z"}
+        "rack_unit": 20, "bmc_type": "idrac", "fqdn": "us3-cab10-ru20-idrac.site.test", "family": 4, "ipv6_addresses": [],
+        "old": None, "outbox_id": 42, "changed_at": "2026-11-21T09:00:00.123456Z"}
+
+
+def test_a_dhcpv6_row_makes_an_event_with_its_addresses():
+    v6 = {"family": 6, "host_id": 7, "hostname": "us3-cab10-ru20-idrac", "dhcp_identifier": "00030001aabbccddeeff", "dhcp_identifier_type": 1,
+          "dhcp6_subnet_id": 10, "ipv6_addresses": ["2001:db8:10::20"]}
+    found = make("INSERT", new=v6)
+    assert (found["family"], found["ipv6_addresses"], found["ip"], found["subnet_id"], found["identifier_type"]) == (
+        6, ["2001:db8:10::20"], None, 10, "duid")
+    assert found["fqdn"] == "us3-cab10-ru20-idrac.site.test" and found["site"] == "us3"
 
 
 def test_update_event_carries_the_old_values():
@@ -194,3 +203,13 @@ def test_bad_events_are_named(event, zone, expected):
     with pytest.raises(InvalidInputError) as caught:
         events.dns_records(event, zone=zone)
     assert expected in str(caught.value)
+
+
+def test_records_of_a_dhcpv6_event_are_aaaa_with_every_address_and_their_ptrs():
+    old = {"hostname": "us3-cab10-ru20-idrac", "family": 6, "ipv6_addresses": ["2001:db8:10::20", "2001:db8:10::21"], "ip": None}
+    event = {"operation": "UPDATE", **old, "ipv6_addresses": ["2001:db8:10::21"], "old": old}
+    found = events.dns_records(event, zone="site.test", ptr=True)
+    assert found[0] == {"name": "us3-cab10-ru20-idrac.site.test", "type": "AAAA", "values": ["2001:db8:10::21"], "state": "present",
+                        "ptr": True, "zone": "site.test"}
+    assert [(item["name"], item["state"]) for item in found[1:]] == [
+        ("0.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.0.8.b.d.0.1.0.0.2.ip6.arpa", "absent")]

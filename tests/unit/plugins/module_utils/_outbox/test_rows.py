@@ -13,7 +13,7 @@ def test_rows_name_every_hostname_and_address_they_touch():
     row = outbox.OutboxRow(7, "UPDATE", {"hostname": "US3-cab10-ru20-idrac", "ipv4_address": 174260274},
                            {"hostname": "us3-cab10-ru21-idrac", "ipv4_address": 174260275}, datetime.datetime.now(datetime.UTC))
     assert row.hostnames() == {"us3-cab10-ru20-idrac", "us3-cab10-ru21-idrac"}
-    assert row.addresses() == {174260274, 174260275}
+    assert row.addresses() == {"10.99.0.50", "10.99.0.51"}
     deleted = outbox.OutboxRow(8, "DELETE", {"hostname": None, "ipv4_address": None}, None, row.created_at)
     assert deleted.hostnames() == set() and deleted.addresses() == set()
 

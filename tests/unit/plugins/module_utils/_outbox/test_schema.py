@@ -18,9 +18,9 @@ def test_identifiers_are_checked_before_they_reach_sql(field, value):
 
 def test_plan_is_empty_when_installed_and_complete():
     settings = schema.EventsSettings()
-    installed = {"schema": True, "fingerprint": schema.fingerprint(settings), "triggers": sorted(schema.TRIGGERS), "listener_role": True}
+    installed = {"schema": True, "fingerprint": schema.fingerprint(settings), "triggers": sorted(schema.ALL_TRIGGERS), "listener_role": True}
     assert schema.install_plan(installed, settings) == []
-    missing_trigger = dict(installed, triggers=sorted(schema.TRIGGERS)[1:])
+    missing_trigger = dict(installed, triggers=sorted(schema.ALL_TRIGGERS)[1:])
     assert any(s.startswith("CREATE TRIGGER") for s in schema.install_plan(missing_trigger, settings))
     other_channel = schema.EventsSettings(channel="other_events")
     assert any("pg_notify('other_events'" in s for s in schema.install_plan(installed, other_channel))

@@ -1,0 +1,56 @@
+"""DHCPv6 reservations -> AAAA and ip6.arpa PTR records: the listener daemon (its own process, the least-privileged
+listener role) against real PostgreSQL with Kea's schema and the kea_db_events change feed, and real Knot and PowerDNS
+answering the records over DNS."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.harness.pipeline import ADDRESS6, INSERT, INSERT6, REVERSE6, ZONE, daemon, kea_write, listener_target
+from tests.harness.procs import wait_for
+
+NAME = f"us3-cab10-ru20-idrac.{ZONE}"
+
+
+def ptr6(address_suffix: str) -> str:
+    """The ip6.arpa name of 2001:db8::<suffix> (suffix of at most four hex digits)."""
+    return ".".join(reversed(address_suffix.rjust(4, "0"))) + ".0.0.0.0.0.0.0.0.0.0.0.0." + REVERSE6
+
+
+@pytest.fixture(params=["knot", "powerdns"])
+def target(request):
+    return listener_target(request, request.param)
+
+
+def test_dhcpv6_insert_update_delete_reach_dns_next_to_the_a_record(pipeline_db, target, listeners):
+    listener = daemon(pipeline_db, target, ptr=True)
+    listeners.append(listener.start())
+    # A DHCPv4 and a DHCPv6 reservation of one BMC, the DHCPv6 one as Kea writes it: host row, then its addresses.
+    kea_write(pipeline_db, [(INSERT, ("aabbccddeeff", "10.99.0.50", "us3-cab10-ru20-idrac"))])
+    kea_write(pipeline_db, [(INSERT6, ("00030001aabbccddeeff", "us3-cab10-ru20-idrac")),
+                            (ADDRESS6, ("2001:db8::20", "us3-cab10-ru20-idrac")), (ADDRESS6, ("2001:db8::21", "us3-cab10-ru20-idrac"))])
+    wait_for(lambda: target.server.query(NAME, "AAAA") == ["2001:db8::20", "2001:db8::21"], 10, "the AAAA record")
+    assert target.server.query(NAME) == ["10.99.0.50"]
+    assert target.server.query(ptr6("20"), "PTR") == [NAME] and target.server.query(ptr6("21"), "PTR") == [NAME]
+    # One address removed and one added in one transaction.
+    kea_write(pipeline_db, [("DELETE FROM ipv6_reservations WHERE address = '2001:db8::21'", ()),
+                            (ADDRESS6, ("2001:db8::22", "us3-cab10-ru20-idrac"))])
+    wait_for(lambda: target.server.query(NAME, "AAAA") == ["2001:db8::20", "2001:db8::22"], 10, "the new address")
+    assert target.server.query(ptr6("21"), "PTR") == [] and target.server.query(ptr6("22"), "PTR") == [NAME]
+    # The DHCPv6 reservation deleted (its addresses by the cascade): the AAAA record and its PTRs go, the A record stays.
+    kea_write(pipeline_db, [("DELETE FROM hosts WHERE dhcp6_subnet_id IS NOT NULL", ())])
+    wait_for(lambda: target.server.query(NAME, "AAAA") == [], 10, "the deletion")
+    assert target.server.query(ptr6("20"), "PTR") == [] and target.server.query(ptr6("22"), "PTR") == []
+    assert target.server.query(NAME) == ["10.99.0.50"]
+    assert listener.metrics()["kea_dns_listener_outbox_pending"] == 0
+    assert listener.stop() == 0
+
+    # What changed while no daemon ran is reconciled at start-up (--once), DHCPv6 included.
+    kea_write(pipeline_db, [(INSERT6, ("00030001aabbccddee01", "us3-cab10-ru21-idrac")), (ADDRESS6, ("2001:db8::31", "us3-cab10-ru21-idrac"))])
+    pipeline_db.kea_sql("UPDATE kea_dns.outbox SET status = 'done'")  # lost events: only the reconcile can find the change
+    done = listener.run_once()
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert target.server.query(f"us3-cab10-ru21-idrac.{ZONE}", "AAAA") == ["2001:db8::31"]
+    kea_write(pipeline_db, [("DELETE FROM hosts", ())])
+    done = listener.run_once()
+    assert done.returncode == 0 and target.server.query(f"us3-cab10-ru21-idrac.{ZONE}", "AAAA") == [] and target.server.query(NAME) == []
