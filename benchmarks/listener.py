@@ -9,6 +9,10 @@
    nothing needs doing (wall time of the process and the reconcile's own time from its log line).
 4. Memory: the daemon's resident set (VmRSS, and the peak VmHWM) after its start-up reconcile of those reservations.
 
+With ``--family 6`` the reservations are DHCPv6 ones (a DUID and one address each, written as Kea writes them: the
+host row, then its address, in one transaction) and the records AAAA records; the burst and its seed-style peer are
+DHCPv4 only.
+
 Run through the project venv:  .venv/bin/python -m benchmarks.listener
 Results are recorded in docs/benchmarks.md with the machine they ran on.
 """
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import ipaddress
 import json
 import re
 import select
@@ -38,6 +43,27 @@ PASSWORD = "bench-listener-pw"
 ZONE = "site.test"
 INSERT = ("INSERT INTO hosts (dhcp_identifier, dhcp_identifier_type, dhcp4_subnet_id, ipv4_address, hostname) "
           "VALUES (decode(%s, 'hex'), 0, 1, (%s::inet - '0.0.0.0'::inet), %s)")
+
+
+FAMILY = 4  # --family: 6 makes the reservations of the latency and reconcile runs DHCPv6 ones (AAAA records)
+INSERT6 = ("WITH h AS (INSERT INTO hosts (dhcp_identifier, dhcp_identifier_type, dhcp6_subnet_id, hostname) "
+           "VALUES (decode(%s, 'hex'), 1, 10, %s) RETURNING host_id) "
+           "INSERT INTO ipv6_reservations (address, prefix_len, type, host_id) SELECT %s, 128, 0, host_id FROM h")
+
+
+def row6(index: int, prefix: str) -> tuple:
+    return (f"0003{index:016x}", str(ipaddress.IPv6Address(f"2001:db8:1::{index:x}")), f"{prefix}-cab{index // 40 + 1}-ru{index % 40 + 1}-idrac")
+
+
+def write(cursor, index: int, prefix: str) -> tuple[str, str, str]:
+    """One reservation of ``FAMILY`` as Kea writes it; returns its name, the answer expected and the record type."""
+    if FAMILY == 6:
+        identifier, address, hostname = row6(index, prefix)
+        cursor.execute(INSERT6, (identifier, hostname, address))
+        return f"{hostname}.{ZONE}", address, "AAAA"
+    identifier, address, hostname = row(index, prefix)
+    cursor.execute(INSERT, (identifier, address, hostname))
+    return f"{hostname}.{ZONE}", address, "A"
 
 
 def row(index: int, prefix: str) -> tuple:
@@ -84,14 +110,12 @@ def bench_latency(pg: PgCluster, provider: str, server, count: int, rate: float,
         interval = 1.0 / rate
         next_at = time.monotonic()
         for index in range(first, first + count):
-            identifier, address, hostname = row(index, "lat")
             with conn, conn.cursor() as cursor:
-                cursor.execute(INSERT, (identifier, address, hostname))
+                name, address, rtype = write(cursor, index, "lat")
             committed = time.monotonic()
-            name = f"{hostname}.{ZONE}"
-            while server.query(name) != [address]:
+            while server.query(name, rtype) != [address]:
                 if time.monotonic() - committed > 10:
-                    raise RuntimeError(f"{name} not answered after 10 s; {server.query(name)}; the daemon's log:\n{listener.log()[-4000:]}")
+                    raise RuntimeError(f"{name} not answered after 10 s; {server.query(name, rtype)}; the daemon's log:\n{listener.log()[-4000:]}")
                 time.sleep(0.001)
             latencies.append((time.monotonic() - committed) * 1000)
             next_at += interval
@@ -177,14 +201,23 @@ def bench_burst(pg: PgCluster, provider: str, server, count: int, first: int = 0
 def load_reservations(pg: PgCluster, count: int) -> None:
     """Rows 0 .. ``count - 1`` (prefix ``rec``) with one COPY as Kea's owner, the outbox triggers disabled in the same
     transaction: the reservations exist before the daemon starts, and no outbox row is left to drain."""
-    lines = "".join(f"\\\\x{i}\t0\t1\t{int.from_bytes(bytes(map(int, a.split('.'))), 'big')}\t{h}\n"
-                    for i, a, h in (row(n, "rec") for n in range(count)))
     conn = pg.connect_as(pg.kea_user, pg.kea_password)
     try:
         with conn, conn.cursor() as cursor:
             cursor.execute("ALTER TABLE hosts DISABLE TRIGGER USER")
-            cursor.copy_expert("COPY hosts (dhcp_identifier, dhcp_identifier_type, dhcp4_subnet_id, ipv4_address, hostname) "
-                               "FROM STDIN", io.StringIO(lines))
+            if FAMILY == 6:
+                lines = "".join(f"\\\\x{i}\t1\t10\t{h}\n" for i, _a, h in (row6(n, "rec") for n in range(count)))
+                cursor.copy_expert("COPY hosts (dhcp_identifier, dhcp_identifier_type, dhcp6_subnet_id, hostname) FROM STDIN", io.StringIO(lines))
+                cursor.execute("ALTER TABLE ipv6_reservations DISABLE TRIGGER USER")
+                cursor.execute("INSERT INTO ipv6_reservations (address, prefix_len, type, host_id) SELECT "
+                               "'2001:db8:1::' || to_hex(('x' || substr(encode(dhcp_identifier, 'hex'), 5))::bit(64)::bigint), 128, 0, host_id "
+                               "FROM hosts WHERE dhcp6_subnet_id IS NOT NULL")
+                cursor.execute("ALTER TABLE ipv6_reservations ENABLE TRIGGER USER")
+            else:
+                lines = "".join(f"\\\\x{i}\t0\t1\t{int.from_bytes(bytes(map(int, a.split('.'))), 'big')}\t{h}\n"
+                                for i, a, h in (row(n, "rec") for n in range(count)))
+                cursor.copy_expert("COPY hosts (dhcp_identifier, dhcp_identifier_type, dhcp4_subnet_id, ipv4_address, hostname) "
+                                   "FROM STDIN", io.StringIO(lines))
             cursor.execute("ALTER TABLE hosts ENABLE TRIGGER USER")
             cursor.execute("ANALYZE hosts")  # the statistics autovacuum keeps of a table that size (index scans per batch)
     finally:
@@ -212,8 +245,8 @@ def bench_reconcile(pg: PgCluster, provider: str, server, count: int, **options)
             result[label] = {"process_s": round(wall, 2), "reconcile_s": reconcile_seconds(proc.stderr)}
     finally:
         listener.remove()
-    _identifier, address, hostname = row(count - 1, "rec")
-    assert server.query(f"{hostname}.{ZONE}") == [address]
+    _identifier, address, hostname = (row6 if FAMILY == 6 else row)(count - 1, "rec")
+    assert server.query(f"{hostname}.{ZONE}", "AAAA" if FAMILY == 6 else "A") == [address]
     # Memory: the long-running daemon after its start-up reconcile of the same reservations (and the inventory files).
     listener = daemon(pg, provider, server, **options).start()
     try:
@@ -234,7 +267,10 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=20.0, help="inserts per second in the latency run")
     parser.add_argument("--burst", type=int, default=1000)
     parser.add_argument("--reservations", type=int, default=10000)
+    parser.add_argument("--family", type=int, default=4, choices=[4, 6], help="6: DHCPv6 reservations and AAAA records")
     args = parser.parse_args()
+    global FAMILY
+    FAMILY = args.family
 
     results = {"machine": machine()}
     with PgCluster() as pg:
@@ -246,8 +282,9 @@ def main() -> int:
             try:
                 clear(pg, provider, server)
                 results[f"{provider} latency"] = bench_latency(pg, provider, server, args.inserts, args.rate)
-                clear(pg, provider, server)
-                results[f"{provider} burst {args.burst}"] = bench_burst(pg, provider, server, args.burst)
+                if FAMILY == 4:  # the burst's seed-style peer writes DHCPv4 reservations
+                    clear(pg, provider, server)
+                    results[f"{provider} burst {args.burst}"] = bench_burst(pg, provider, server, args.burst)
                 clear(pg, provider, server)
                 results[f"{provider} reconcile {args.reservations}"] = bench_reconcile(pg, provider, server, args.reservations)
             finally:
