@@ -6,12 +6,15 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: kea_reservations
-short_description: Kea DHCPv4 reservations as an inventory grouped by site, cabinet and BMC type
+short_description: Kea DHCPv4 and DHCPv6 reservations as an inventory grouped by site, cabinet and BMC type
 version_added: 0.1.0
 description:
   - Reads the DHCPv4 reservations of Kea's PostgreSQL hosts database in one query (optionally joined with the
     C(lease4) table) and makes every reservation whose hostname follows O(naming_pattern) a host.
-  - C(ansible_host) is the reserved IPv4 address. Host variables are C(mac) (or C(identifier) for identifier types
+  - The DHCPv6 reservations of a hostname add the host variables C(ipv6_addresses) and C(ipv6_address) (the first).
+    A hostname with DHCPv6 reservations only is a host too, its C(ansible_host) the first IPv6 address (unless
+    O(subnet_ids) is set, which names DHCPv4 subnets).
+  - C(ansible_host) is the reserved IPv4 address (see O(prefer_ipv6)). Host variables are C(mac) (or C(identifier) for identifier types
     other than C(hw-address)), C(identifier_type), C(subnet_id), C(site), C(cabinet), C(rack_unit), C(bmc_type),
     C(fqdn), C(user_context) when the reservation has one, and with O(leases) C(lease_state), C(lease_last_seen)
     and C(lease_expire). Every value read from the database is marked unsafe, so it is never templated.
@@ -24,7 +27,8 @@ description:
     is one host, from the reservation of the lowest subnet id; the others are listed in a warning.
   - The configuration file must be named C(*.kea_reservations.yml) or C(*.kea_reservations.yaml).
   - With O(cache=true) the hosts are cached after they are read and parsed; a change of O(subnet_ids),
-    O(hostname_regex), O(naming_pattern), O(dns_zone), O(leases) or of the database reads the database again.
+    O(hostname_regex), O(naming_pattern), O(dns_zone), O(leases), O(prefer_ipv6) or of the database reads the
+    database again.
     O(compose), O(groups) and O(keyed_groups) are applied on every run.
 author:
   - ddi.kea_dns maintainers (@ddi)
@@ -66,6 +70,11 @@ options:
       - Join each reservation with the lease Kea holds for its address (table C(lease4)) and add the variables
         C(lease_state) (Kea's state name, V(default) for a current lease), C(lease_last_seen) (the client's last
         transmission) and C(lease_expire), as ISO 8601 UTC times. Hosts without a lease have none of them.
+    type: bool
+    default: false
+  prefer_ipv6:
+    description:
+      - Make C(ansible_host) the first DHCPv6 address of a host that has one, instead of its IPv4 address.
     type: bool
     default: false
   unparsed_group:
@@ -142,7 +151,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             check_options(config, self)
             options = {name: self.get_option(name) for name in (*kea_db_argspec(), *vault_argspec())}
             fetcher = Fetcher(options, self.get_option("subnet_ids"), self.get_option("hostname_regex"),
-                              self.get_option("naming_pattern"), self.get_option("dns_zone"), self.get_option("leases"))
+                              self.get_option("naming_pattern"), self.get_option("dns_zone"), self.get_option("leases"),
+                              self.get_option("prefer_ipv6"))
             data = self._hosts(fetcher, path, cache)
             Populator(self, self.inventory, self.display).populate(data)
         except KeaDnsError as exc:

@@ -49,15 +49,16 @@ class Fetcher:
     """Reads the reservations (and leases) in one query and turns them into hosts."""
 
     def __init__(self, options: dict[str, t.Any], subnet_ids: list | None, hostname_regex: str | None,
-                 naming_pattern: str | None, dns_zone: str | None, leases: bool) -> None:
+                 naming_pattern: str | None, dns_zone: str | None, leases: bool, prefer_ipv6: bool = False) -> None:
         self.options = options
         self.subnet_ids = [parse_subnet_id(s, "subnet_ids") for s in subnet_ids] if subnet_ids else None
         self.hostname_regex = hostname_regex
         self.parser = HostnameParser(naming_pattern)
         self.zone = parse_name(dns_zone, "dns_zone") if dns_zone else None
         self.leases = bool(leases)
+        self.prefer_ipv6 = bool(prefer_ipv6)
         # What the cached data depends on: a cache written with other values is not used.
-        shape = [self.subnet_ids, hostname_regex, self.parser.pattern, self.zone, self.leases,
+        shape = [self.subnet_ids, hostname_regex, self.parser.pattern, self.zone, self.leases, self.prefer_ipv6,
                  [options.get(name) for name in ("db_host", "db_port", "db_name")]]
         self.fingerprint = hashlib.sha256(json.dumps(shape).encode()).hexdigest()
 
@@ -68,7 +69,9 @@ class Fetcher:
                 rows = hosts.select_reservations_with_leases(cursor, self.subnet_ids, self.hostname_regex)
             else:
                 rows = [(r, None) for r in hosts.select_reservations(cursor, self.subnet_ids, hostname_regex=self.hostname_regex)]
-        data = build(rows, self.parser, self.zone)
+            v6 = hosts.select_reservations(cursor, hostname_regex=self.hostname_regex, family=6) if hosts.reads_v6(cursor) else []
+        # subnet_ids names DHCPv4 subnets: with it, DHCPv6 addresses join the hosts it selects and make no host of their own.
+        data = build(rows, self.parser, self.zone, v6, v6_hosts=self.subnet_ids is None, prefer_ipv6=self.prefer_ipv6)
         data["fingerprint"] = self.fingerprint
         return data
 

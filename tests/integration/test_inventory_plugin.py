@@ -225,3 +225,37 @@ def test_documentation_examples_are_valid_sources(reservations, kea_db, tmp_path
     assert "printer-3" not in listed["_meta"]["hostvars"]
     # the second one's options exist (an unknown one would fail the source)
     assert set(yaml.safe_load(examples[1])) - {"plugin"} <= documented
+
+
+def plain(value):
+    """A value of ``ansible-inventory --list`` without the unsafe markers of values read from the database."""
+    if isinstance(value, dict):
+        return value["__ansible_unsafe"] if set(value) == {"__ansible_unsafe"} else {k: plain(v) for k, v in value.items()}
+    return [plain(item) for item in value] if isinstance(value, list) else value
+
+
+def test_dhcpv6_reservations_add_their_addresses_and_hosts(kea_db, tmp_path):
+    """A hostname's DHCPv6 addresses join its host; a hostname with DHCPv6 reservations only is a host of its own;
+    prefer_ipv6 makes the first IPv6 address ansible_host; subnet_ids (DHCPv4 subnets) adds no DHCPv6-only host."""
+    kea_db.kea_sql("INSERT INTO hosts (dhcp_identifier, dhcp_identifier_type, dhcp4_subnet_id, ipv4_address, hostname) "
+                   "VALUES (decode('aabbcc000001', 'hex'), 0, 1, ('10.99.0.20'::inet - '0.0.0.0'::inet), 'us3-cab10-ru20-idrac')")
+    for duid, hostname, address in (("00030001aabbcc000001", "us3-cab10-ru20-idrac", "2001:db8::20"),
+                                    ("00030001aabbcc000002", "us3-cab10-ru22-idrac", "2001:db8::22")):
+        kea_db.kea_sql("INSERT INTO hosts (dhcp_identifier, dhcp_identifier_type, dhcp6_subnet_id, hostname) VALUES (decode(%s, 'hex'), 1, 10, %s); "
+                       "INSERT INTO ipv6_reservations (address, prefix_len, type, host_id) SELECT %s, 128, 0, host_id FROM hosts "
+                       "WHERE hostname = %s AND dhcp6_subnet_id IS NOT NULL", (duid, hostname, address, hostname))
+    listed = plain(json.loads(inventory(source(tmp_path, "plugin: ddi.kea_dns.kea_reservations\n"), kea_db.env(), "--list").stdout))
+    hostvars = listed["_meta"]["hostvars"]
+    both, only_v6 = hostvars["us3-cab10-ru20-idrac"], hostvars["us3-cab10-ru22-idrac"]
+    assert (both["ansible_host"], both["ipv6_addresses"], both["ipv6_address"], both["mac"]) == ("10.99.0.20", ["2001:db8::20"], "2001:db8::20",
+                                                                                                 "aa:bb:cc:00:00:01")
+    assert (only_v6["ansible_host"], only_v6["ipv6_address"], only_v6["identifier_type"], only_v6["subnet_id"]) == ("2001:db8::22", "2001:db8::22",
+                                                                                                                   "duid", 10)
+    assert sorted(listed["us3_cab10"]["hosts"]) == ["us3-cab10-ru20-idrac", "us3-cab10-ru22-idrac"]
+    preferred = plain(json.loads(inventory(source(tmp_path, "plugin: ddi.kea_dns.kea_reservations\nprefer_ipv6: true\n", "v6"), kea_db.env(),
+                                           "--list").stdout))
+    assert preferred["_meta"]["hostvars"]["us3-cab10-ru20-idrac"]["ansible_host"] == "2001:db8::20"
+    filtered = plain(json.loads(inventory(source(tmp_path, "plugin: ddi.kea_dns.kea_reservations\nsubnet_ids: [1]\n", "s1"), kea_db.env(),
+                                          "--list").stdout))
+    assert sorted(filtered["_meta"]["hostvars"]) == ["us3-cab10-ru20-idrac"]
+    assert filtered["_meta"]["hostvars"]["us3-cab10-ru20-idrac"]["ipv6_address"] == "2001:db8::20"

@@ -13,7 +13,7 @@ import tarfile
 import pytest
 
 from tests.harness.ansible import run_tasks
-from tests.harness.dns_servers import Knot
+from tests.harness.dns_servers import ZONES, Knot
 from tests.harness.procs import launch
 
 
@@ -96,13 +96,13 @@ def test_backup_change_restore_identical_and_static_merge(knot, tmp_path):
     assert check["changed"] is True and not os.path.exists(backups), check
     backup = run_tasks([zone_task(knot, state="backup", backup_dir=backups, name="unified-dns-dhcp")]).results[0]
     assert re.fullmatch(r".*/knot-zones-unified-dns-dhcp-\d{8}T\d{6}Z\.tar\.gz", backup["archive"]), backup
-    assert backup["zones_archive"].endswith("/zones.tar.gz") and sorted(backup["zones"]) == ["99.10.in-addr.arpa", "site.test"]
+    assert backup["zones_archive"].endswith("/zones.tar.gz") and sorted(backup["zones"]) == sorted(ZONES)
     members = archive_members(backup["archive"])
     manifest = json.loads(members.pop("manifest.json"))
     assert {item["path"] for item in manifest["files"]} == set(members) and "zonefiles/site.test.zone" in members
     assert "knot_backup.label" in members and any(name.startswith("timers/") for name in members)
     only_zones = archive_members(backup["zones_archive"])
-    expected = ["knot_backup.label", "zonefiles/99.10.in-addr.arpa.zone", "zonefiles/site.test.zone"]
+    expected = ["knot_backup.label", *sorted(f"zonefiles/{zone}.zone" for zone in ZONES)]
     assert sorted(n for n in only_zones if n != "manifest.json") == expected
 
     # The zone changes after the backup; a full restore brings every record back, SOA serial included.

@@ -4,6 +4,8 @@ answering the records over DNS."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tests.harness.pipeline import ADDRESS6, INSERT, INSERT6, REVERSE6, ZONE, daemon, kea_write, listener_target
@@ -32,6 +34,9 @@ def test_dhcpv6_insert_update_delete_reach_dns_next_to_the_a_record(pipeline_db,
     wait_for(lambda: target.server.query(NAME, "AAAA") == ["2001:db8::20", "2001:db8::21"], 10, "the AAAA record")
     assert target.server.query(NAME) == ["10.99.0.50"]
     assert target.server.query(ptr6("20"), "PTR") == [NAME] and target.server.query(ptr6("21"), "PTR") == [NAME]
+    cabinet = os.path.join(listener.options["output_dir"], "us3-cab10-discovery.yml")
+    wait_for(lambda: os.path.exists(cabinet) and "2001:db8::21" in open(cabinet, encoding="utf-8").read(), 10, "the inventory file")  # noqa: SIM115
+    assert "ansible_host: 10.99.0.50" in open(cabinet, encoding="utf-8").read()  # noqa: SIM115
     # One address removed and one added in one transaction.
     kea_write(pipeline_db, [("DELETE FROM ipv6_reservations WHERE address = '2001:db8::21'", ()),
                             (ADDRESS6, ("2001:db8::22", "us3-cab10-ru20-idrac"))])

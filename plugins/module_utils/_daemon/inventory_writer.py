@@ -50,7 +50,7 @@ class InventoryFiles:
         conn = connect(self.db)
         try:
             with conn.cursor() as cursor:
-                reservations = hosts.select_reservations(cursor)
+                reservations = hosts.select_all(cursor)
         finally:
             conn.close()
         self.write_inventory(reservations)

@@ -46,33 +46,48 @@ class Renderer:
         self._texts: dict[tuple[str, str], tuple[tuple[int, ...], str]] = {}
 
     def render(self, reservations: t.Iterable[Reservation]) -> tuple[dict[str, str], list[str]]:
-        """File name -> content for every cabinet, and the selected hostnames the naming pattern could not place."""
-        cabinets: dict[tuple[str, str], list[tuple[Reservation, Location]]] = {}
+        """File name -> content for every cabinet, and the selected hostnames the naming pattern could not place.
+        DHCPv6 reservations add their addresses to the host of their hostname, or are a host of their own when the
+        hostname has no DHCPv4 reservation (as in the inventory plugin, ``hosts.build``)."""
+        reservations = list(reservations)
+        with_v4 = {host_name(r) for r in reservations if r.key.family == 4 and r.ip and r.hostname}
+        v6: dict[str, Reservation] = {}
+        for reservation in reservations:
+            if reservation.key.family == 6 and reservation.hostname and reservation.ipv6_addresses:
+                v6.setdefault(host_name(reservation), reservation)
+        cabinets: dict[tuple[str, str], list[tuple[Reservation, Location, Reservation | None]]] = {}
         unplaced = []
         for reservation in reservations:
-            if not self.settings.selects(reservation.hostname) or not reservation.ip:
+            if not self.settings.selects(reservation.hostname):
+                continue
+            if reservation.key.family == 6:
+                if host_name(reservation) in with_v4 or v6.get(host_name(reservation)) is not reservation:
+                    continue  # its addresses are with the host of its DHCPv4 reservation, or of the first DHCPv6 one
+            elif not reservation.ip:
                 continue
             location = self.parser.parse(reservation.hostname)
             if location is None or not FILE_PART_RE.match(location.site) or not FILE_PART_RE.match(location.cabinet):
                 unplaced.append(str(reservation.hostname))
             else:
-                cabinets.setdefault((location.site, location.cabinet), []).append((reservation, location))
+                extra = v6.get(host_name(reservation)) if reservation.key.family == 4 else None
+                cabinets.setdefault((location.site, location.cabinet), []).append((reservation, location, extra))
         texts: dict[tuple[str, str], tuple[tuple[int, ...], str]] = {}
         for key, members in cabinets.items():
-            signature = tuple(sorted(_fingerprint(reservation) for reservation, _location in members))
+            signature = tuple(sorted(_fingerprint(reservation, extra) for reservation, _location, extra in members))
             previous = self._texts.get(key)
             texts[key] = previous if previous is not None and previous[0] == signature else (signature, _text(key, self._entries(members)))
         self._texts = texts
         return {f"{site}-{cabinet}{SUFFIX}": text for (site, cabinet), (_sig, text) in sorted(texts.items())}, sorted(unplaced)
 
-    def _entries(self, members: list[tuple[Reservation, Location]]) -> list[tuple]:
-        return [(location.site, location.cabinet, location.groups(), host_name(reservation), host_vars(reservation, location, self.settings.zone))
-                for reservation, location in members]
+    def _entries(self, members: list[tuple[Reservation, Location, Reservation | None]]) -> list[tuple]:
+        return [(location.site, location.cabinet, location.groups(), host_name(reservation),
+                 host_vars(reservation, location, self.settings.zone, v6=extra)) for reservation, location, extra in members]
 
 
-def _fingerprint(reservation: Reservation) -> int:
-    """What a host's entry is made of: the reservation (its hash leaves out user_context) and its user context."""
-    return hash((reservation, repr(reservation.user_context) if reservation.user_context else None))
+def _fingerprint(reservation: Reservation, v6: Reservation | None = None) -> int:
+    """What a host's entry is made of: the reservation (its hash leaves out user_context), its user context, and the
+    addresses of the DHCPv6 reservation of its hostname."""
+    return hash((reservation, repr(reservation.user_context) if reservation.user_context else None, v6.ipv6_addresses if v6 else None))
 
 
 def _text(key: tuple[str, str], members: list[tuple]) -> str:

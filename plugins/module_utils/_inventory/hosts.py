@@ -7,7 +7,9 @@ Shared by the ``kea_reservations`` inventory plugin and the listener's site-cabi
 same name, variables and groups in both:
 
 - the host name is the reservation's hostname, lower-cased, without a trailing dot;
-- ``ansible_host`` is the reserved IPv4 address; then ``mac`` (or ``identifier`` for other identifier types),
+- ``ansible_host`` is the reserved IPv4 address (the first DHCPv6 address for a host with DHCPv6 reservations only,
+  or with ``prefer_ipv6``); ``ipv6_addresses`` and ``ipv6_address`` (the first) when the hostname has a DHCPv6
+  reservation; then ``mac`` (or ``identifier`` for other identifier types),
   ``identifier_type``, ``subnet_id``, ``site``, ``cabinet``, ``rack_unit``, ``bmc_type`` (those the naming pattern
   read), ``fqdn``, ``user_context`` when the reservation has one, and with leases ``lease_state``,
   ``lease_last_seen`` and ``lease_expire``;
@@ -38,11 +40,17 @@ def utc(timestamp: int) -> str:
     return time.strftime(TIME_FORMAT, time.gmtime(timestamp))
 
 
-def host_vars(reservation: Reservation, location: Location | None, zone: str | None, lease: Lease | None = None) -> dict[str, t.Any]:
-    """The variables of one reservation's host. Values are plain data (str, int, dict), read from the database."""
+def host_vars(reservation: Reservation, location: Location | None, zone: str | None, lease: Lease | None = None,
+              v6: Reservation | None = None, prefer_ipv6: bool = False) -> dict[str, t.Any]:
+    """The variables of one reservation's host, with the addresses of ``v6``, the DHCPv6 reservation of its hostname
+    (``reservation`` itself when it is one). Values are plain data (str, int, dict), read from the database."""
     key = reservation.key
-    found: dict[str, t.Any] = {"ansible_host": reservation.ip, "subnet_id": key.subnet_id,
+    addresses = list((reservation if key.family == 6 else v6 or reservation).ipv6_addresses)
+    first = reservation.ip if reservation.ip and not (prefer_ipv6 and addresses) else (addresses[0] if addresses else None)
+    found: dict[str, t.Any] = {"ansible_host": first, "subnet_id": key.subnet_id,
                                "identifier_type": IDENTIFIER_TYPE_NAMES[key.identifier_type]}
+    if addresses:
+        found["ipv6_addresses"], found["ipv6_address"] = addresses, addresses[0]
     found["mac" if key.identifier_type == 0 else "identifier"] = format_identifier(key.identifier)
     if location is not None:
         found["site"], found["cabinet"] = location.site, location.cabinet
@@ -61,8 +69,12 @@ def host_vars(reservation: Reservation, location: Location | None, zone: str | N
     return found
 
 
-def build(rows: t.Iterable[tuple[Reservation, Lease | None]], parser: HostnameParser, zone: str | None) -> dict[str, t.Any]:
-    """The inventory of some reservations, as plain JSON data (the inventory plugin caches it as it is):
+def build(rows: t.Iterable[tuple[Reservation, Lease | None]], parser: HostnameParser, zone: str | None,
+          v6: t.Iterable[Reservation] = (), v6_hosts: bool = True, prefer_ipv6: bool = False) -> dict[str, t.Any]:
+    """The inventory of some reservations, as plain JSON data (the inventory plugin caches it as it is). ``v6`` are
+    DHCPv6 reservations: their addresses join the host of the same hostname, and with ``v6_hosts`` a hostname with
+    DHCPv6 reservations only is a host of its own (its ``ansible_host`` the first address).
+
 
     - ``hosts``: ``[name, variables, groups]`` per host, ``groups`` being ``[site, site_cabinet, bmc_type or None]``
       for a hostname the naming pattern placed and None for one it did not;
@@ -75,8 +87,15 @@ def build(rows: t.Iterable[tuple[Reservation, Lease | None]], parser: HostnamePa
     unparsed: list[str] = []
     duplicates: set[str] = set()
     skipped = 0
-    for reservation, lease in rows:
-        if not reservation.hostname or not reservation.ip:
+    by_name: dict[str, Reservation] = {}
+    for reservation in v6:
+        if reservation.hostname and reservation.ipv6_addresses:
+            by_name.setdefault(host_name(reservation), reservation)  # the first (lowest subnet id) of a name reserved twice
+    only_v6 = [(reservation, None) for name, reservation in by_name.items()] if v6_hosts else []
+    for reservation, lease in [*rows, *only_v6]:
+        if reservation.key.family == 6 and host_name(reservation) in seen:
+            continue  # its addresses are with the host of its DHCPv4 reservation
+        if not reservation.hostname or not (reservation.ip or reservation.ipv6_addresses):
             skipped += 1
             continue
         name = host_name(reservation)
@@ -91,5 +110,5 @@ def build(rows: t.Iterable[tuple[Reservation, Lease | None]], parser: HostnamePa
         else:
             named = location.groups()
             groups = [named["site"], named["cabinet"], named.get("bmc_type")]
-        hosts.append([name, host_vars(reservation, location, zone, lease), groups])
+        hosts.append([name, host_vars(reservation, location, zone, lease, by_name.get(name), prefer_ipv6), groups])
     return {"hosts": hosts, "unparsed": sorted(unparsed), "duplicates": sorted(duplicates), "skipped": skipped}

@@ -26,7 +26,7 @@ def write_files(module: t.Any) -> dict:
     parser = HostnameParser(params.get("naming_pattern"))
     with transaction(db_settings(params, on_secret=module.no_log_values.add), readonly=True) as cursor:
         hosts.check_schema(cursor)
-        reservations = hosts.select_reservations(cursor)
+        reservations = hosts.select_all(cursor)
     files, unplaced = inventory.render(reservations, parser, settings)
     path = params["path"]
     try:

@@ -79,3 +79,18 @@ def test_renderer_re_renders_only_changed_cabinets_and_keeps_no_reservation(monk
     assert rendered[-1] == ("us3", "cab11") and "rack: b" in third["us3-cab11-discovery.yml"]
     assert not [r for r in gc.get_referents(*vars(renderer).values()) if isinstance(r, Reservation)]
     assert not any(isinstance(r, Reservation) for value in renderer._texts.values() for r in value)  # pylint: disable=protected-access
+
+
+def test_dhcpv6_addresses_join_the_host_and_a_dhcpv6_only_name_is_a_host():
+    def v6(hostname, address, number):
+        return Reservation(ReservationKey(10, 1, number.to_bytes(10, "big"), family=6), hostname=hostname, ipv6_addresses=(address,))
+
+    renderer = inventory.Renderer(HostnameParser(), KeaSource(zone="site.com"))
+    files, _unplaced = renderer.render([host("us3-cab10-ru20-idrac", "10.0.1.20", 1), v6("us3-cab10-ru20-idrac", "2001:db8::20", 1),
+                                        v6("us3-cab10-ru22-idrac", "2001:db8::22", 2)])
+    hosts = yaml.safe_load(files["us3-cab10-discovery.yml"])["all"]["children"]["us3"]["children"]["us3_cab10"]["hosts"]
+    assert hosts["us3-cab10-ru20-idrac"]["ansible_host"] == "10.0.1.20" and hosts["us3-cab10-ru20-idrac"]["ipv6_addresses"] == ["2001:db8::20"]
+    assert hosts["us3-cab10-ru22-idrac"]["ansible_host"] == "2001:db8::22" and hosts["us3-cab10-ru22-idrac"]["identifier_type"] == "duid"
+    # a changed DHCPv6 address re-renders the cabinet
+    again, _unplaced = renderer.render([host("us3-cab10-ru20-idrac", "10.0.1.20", 1), v6("us3-cab10-ru20-idrac", "2001:db8::21", 1)])
+    assert "2001:db8::21" in again["us3-cab10-discovery.yml"] and "us3-cab10-ru22-idrac" not in again["us3-cab10-discovery.yml"]

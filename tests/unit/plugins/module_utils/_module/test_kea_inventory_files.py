@@ -24,7 +24,7 @@ def table(monkeypatch):
 
     monkeypatch.setattr(runner, "transaction", transaction)
     monkeypatch.setattr(runner.hosts, "check_schema", lambda cursor: None)
-    monkeypatch.setattr(runner.hosts, "select_reservations", lambda cursor: list(rows))
+    monkeypatch.setattr(runner.hosts, "select_all", lambda cursor: list(rows))
     return rows
 
 
