@@ -64,13 +64,15 @@ def row_to_reservation(row: t.Sequence) -> Reservation:
 
 def _filters(**filters: t.Any) -> tuple[str, list]:
     """The WHERE clause (on ``hosts h``) and its parameters for the filters of select_reservations() that are not
-    None; values are never SQL text."""
+    None, for the reservations of ``family`` (DHCPv6: ``addresses`` selects the holders of any of these addresses or
+    prefixes, address/length); values are never SQL text."""
     subnet_ids, hostname, hostname_regex = filters.get("subnet_ids"), filters.get("hostname"), filters.get("hostname_regex")
     identifier, identifier_type, ip = filters.get("identifier"), filters.get("identifier_type"), filters.get("ip")
-    where = ["h.dhcp4_subnet_id IS NOT NULL"]
+    subnet = f"h.dhcp{filters.get('family', 4)}_subnet_id"
+    where = [f"{subnet} IS NOT NULL"]
     params: list = []
     if subnet_ids is not None:
-        where.append("h.dhcp4_subnet_id = ANY(%s)")
+        where.append(f"{subnet} = ANY(%s)")
         params.append(sorted(set(subnet_ids)))
     if hostname is not None:
         where.append("lower(h.hostname) = lower(%s)")
@@ -87,6 +89,11 @@ def _filters(**filters: t.Any) -> tuple[str, list]:
     if ip is not None:
         where.append("h.ipv4_address = %s")
         params.append(ipv4_to_int(ip))
+    addresses = filters.get("addresses")
+    if addresses is not None:
+        where.append("h.host_id IN (SELECT host_id FROM ipv6_reservations WHERE host(address::inet) = ANY(%s) "
+                     "OR host(address::inet) || '/' || prefix_len = ANY(%s))")
+        params.extend([sorted(a for a in addresses if "/" not in a), sorted(a for a in addresses if "/" in a)])
     return " AND ".join(where), params
 
 
@@ -119,7 +126,8 @@ def select_reservations(
     the addresses or prefixes (address/length).
     """
     if family == 6:
-        where, params = hosts_v6.filters(subnet_ids, hostname, hostname_regex, identifier, identifier_type, [ip] if ip else addresses)
+        where, params = _filters(family=6, subnet_ids=subnet_ids, hostname=hostname, hostname_regex=hostname_regex, identifier=identifier,
+                                 identifier_type=identifier_type, addresses=[ip] if ip else addresses)
         _execute(cursor, f"{hosts_v6.SELECT} WHERE {where} {hosts_v6.ORDER}", params, hostname_regex)
         reservations = [hosts_v6.row_to_reservation(row) for row in cursor.fetchall()]
     else:

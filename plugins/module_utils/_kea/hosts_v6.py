@@ -48,33 +48,6 @@ def row_to_reservation(row: t.Sequence) -> Reservation:
     )
 
 
-def filters(subnet_ids: t.Iterable[int] | None = None, hostname: str | None = None, hostname_regex: str | None = None,
-            identifier: bytes | None = None, identifier_type: int | None = None, addresses: t.Iterable[str] | None = None) -> tuple[str, list]:
-    """The WHERE clause (on ``hosts h``) and its parameters; ``addresses`` selects the holders of any of these
-    addresses or prefixes (address/length)."""
-    where, params = ["h.dhcp6_subnet_id IS NOT NULL"], []
-    if subnet_ids is not None:
-        where.append("h.dhcp6_subnet_id = ANY(%s)")
-        params.append(sorted(set(subnet_ids)))
-    if hostname is not None:
-        where.append("lower(h.hostname) = lower(%s)")
-        params.append(hostname)
-    if hostname_regex is not None:
-        where.append("h.hostname ~* %s")
-        params.append(hostname_regex)
-    if identifier is not None:
-        where.append("h.dhcp_identifier = %s")
-        params.append(psycopg2.Binary(identifier))
-    if identifier_type is not None:
-        where.append("h.dhcp_identifier_type = %s")
-        params.append(identifier_type)
-    if addresses is not None:
-        where.append("h.host_id IN (SELECT host_id FROM ipv6_reservations WHERE host(address::inet) = ANY(%s) "
-                     "OR host(address::inet) || '/' || prefix_len = ANY(%s))")
-        params.extend([sorted(a for a in addresses if "/" not in a), sorted(a for a in addresses if "/" in a)])
-    return " AND ".join(where), params
-
-
 def select_touching(cursor: t.Any, hostnames: t.Collection[str], addresses: t.Collection[str]) -> list[Reservation]:
     """DHCPv6 reservations whose hostname (case-insensitive) or one of whose addresses is one of those given."""
     cursor.execute(f"{SELECT} WHERE h.dhcp6_subnet_id IS NOT NULL AND (lower(h.hostname) = ANY(%s) OR h.host_id IN "
