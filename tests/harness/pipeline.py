@@ -3,6 +3,7 @@ and the check that DNS holds exactly what the ``hosts`` table implies."""
 
 from __future__ import annotations
 
+import ipaddress
 import time
 
 import psycopg2
@@ -14,10 +15,13 @@ ZONE = "site.test"
 REVERSE = "99.10.in-addr.arpa"
 REVERSE6 = "0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa"  # 2001:db8::/64
 INSERT6 = ("INSERT INTO hosts (dhcp_identifier, dhcp_identifier_type, dhcp6_subnet_id, hostname) VALUES (decode(%s, 'hex'), 1, 10, %s)")
-ADDRESS6 = "INSERT INTO ipv6_reservations (address, prefix_len, type, host_id) SELECT %s, 128, 0, host_id FROM hosts WHERE hostname = %s"
+ADDRESS6 = ("INSERT INTO ipv6_reservations (address, prefix_len, type, host_id) "
+            "SELECT %s, 128, 0, host_id FROM hosts WHERE hostname = %s AND dhcp6_subnet_id IS NOT NULL")
+MOVE6 = ("UPDATE ipv6_reservations SET address = %s "
+         "WHERE host_id IN (SELECT host_id FROM hosts WHERE hostname = %s AND dhcp6_subnet_id IS NOT NULL)")
 INSERT = ("INSERT INTO hosts (dhcp_identifier, dhcp_identifier_type, dhcp4_subnet_id, ipv4_address, hostname) "
           "VALUES (decode(%s, 'hex'), 0, 1, (%s::inet - '0.0.0.0'::inet), %s)")
-MOVE = "UPDATE hosts SET ipv4_address = (%s::inet - '0.0.0.0'::inet) WHERE hostname = %s"
+MOVE = "UPDATE hosts SET ipv4_address = (%s::inet - '0.0.0.0'::inet) WHERE hostname = %s AND dhcp4_subnet_id IS NOT NULL"
 REMOVE = "DELETE FROM hosts WHERE hostname = %s"
 BMC_SUFFIXES = ("-idrac", "-ilo", "-bmc")
 
@@ -28,12 +32,17 @@ class Target:
     def __init__(self, name: str, server, options: dict, env: dict) -> None:
         self.name, self.server, self.options, self.env = name, server, options, env
 
-    def state(self, ptr: bool = False) -> dict[str, list[str]]:
-        """The BMC A records (and PTR records) the server holds: name -> values."""
-        found = {name: values for (name, rtype), values in self.server.transfer(ZONE).items()
-                 if rtype == "A" and name.split(".")[0].endswith(BMC_SUFFIXES)}
-        if ptr:
-            found.update({name: values for (name, rtype), values in self.server.transfer(REVERSE).items() if rtype == "PTR"})
+    def state(self, ptr: bool = False, v6: bool = False) -> dict[str, list[str]]:
+        """The BMC A records (and PTR records) the server holds: name -> values. With ``v6``, also the AAAA records
+        (keyed ``<name>/AAAA``) and, with ``ptr``, the PTR records of the ip6.arpa zone."""
+        forward = self.server.transfer(ZONE)
+        found = {name: values for (name, rtype), values in forward.items() if rtype == "A" and name.split(".")[0].endswith(BMC_SUFFIXES)}
+        if v6:
+            found.update({f"{name}/AAAA": values for (name, rtype), values in forward.items()
+                          if rtype == "AAAA" and name.split(".")[0].endswith(BMC_SUFFIXES)})
+        for zone in (REVERSE, REVERSE6) if v6 else (REVERSE,):
+            if ptr:
+                found.update({name: values for (name, rtype), values in self.server.transfer(zone).items() if rtype == "PTR"})
         return found
 
     def secrets(self) -> list[str]:
@@ -104,19 +113,38 @@ def bmc(index: int) -> tuple[str, tuple]:
     return INSERT, (f"02{index:010x}", f"10.99.{index // 250}.{index % 250 + 1}", hostname(index))
 
 
+def bmc6(index: int) -> list[tuple[str, tuple]]:
+    """The DHCPv6 reservation of BMC ``index`` as Kea writes it: its host row (DUID-LL), then its address."""
+    return [(INSERT6, (f"0003000102{index:010x}", hostname(index))), (ADDRESS6, (address6(index), hostname(index)))]
+
+
 def moved_address(index: int) -> str:
     return f"10.99.{200 + index // 250}.{index % 250 + 1}"
 
 
-def expected(pg, ptr: bool = False) -> dict[str, list[str]]:
-    rows = pg.kea_sql("SELECT lower(hostname), host('0.0.0.0'::inet + ipv4_address) FROM hosts "
-                      "WHERE hostname ~ '-(idrac|ilo|bmc)$' AND hostname ~ '^[a-z0-9-]+$'")
+def address6(index: int, moved: bool = False) -> str:
+    return f"2001:db8::{'1:' if moved else ''}{index + 1:x}"
+
+
+_BMC_ROWS = "hostname ~ '-(idrac|ilo|bmc)$' AND hostname ~ '^[a-z0-9-]+$'"
+
+
+def expected(pg, ptr: bool = False, v6: bool = False) -> dict[str, list[str]]:
+    """What DNS must hold for the BMC rows of ``hosts``, keyed as Target.state() keys it."""
+    rows = pg.kea_sql(f"SELECT lower(hostname), host('0.0.0.0'::inet + ipv4_address) FROM hosts WHERE ipv4_address IS NOT NULL AND {_BMC_ROWS}")  # noqa: S608
     found: dict[str, list[str]] = {}
     for name, address in rows:
         found.setdefault(f"{name}.{ZONE}", []).append(address)
         if ptr and address.startswith("10.99."):
             octets = address.split(".")
             found.setdefault(f"{octets[3]}.{octets[2]}.{REVERSE}", []).append(f"{name}.{ZONE}")
+    if v6:
+        rows = pg.kea_sql("SELECT lower(h.hostname), host(r.address::inet) FROM hosts h JOIN ipv6_reservations r USING (host_id) "
+                          f"WHERE h.dhcp6_subnet_id IS NOT NULL AND r.type = 0 AND {_BMC_ROWS.replace('hostname', 'h.hostname')}")  # noqa: S608
+        for name, address in rows:
+            found.setdefault(f"{name}.{ZONE}/AAAA", []).append(address)
+            if ptr:
+                found.setdefault(ipaddress.ip_address(address).reverse_pointer, []).append(f"{name}.{ZONE}")
     return {name: sorted(values) for name, values in found.items()}
 
 
@@ -124,13 +152,13 @@ def pending(pg) -> int:
     return pg.kea_sql("SELECT count(*) FROM kea_dns.outbox WHERE status = 'pending'")[0][0]
 
 
-def wait_converged(pg, dns: Target, timeout: float = 90, ptr: bool = False) -> None:
+def wait_converged(pg, dns: Target, timeout: float = 90, ptr: bool = False, v6: bool = False) -> None:
     """Until DNS holds exactly what ``hosts`` implies (every record, the current values, nothing stale or twice) and
-    no outbox row is pending."""
+    no outbox row is pending; with ``v6``, the DHCPv6 reservations' AAAA (and PTR) records too."""
     last = {}
 
     def converged() -> bool:
-        last["want"], last["have"] = expected(pg, ptr), dns.state(ptr)
+        last["want"], last["have"] = expected(pg, ptr, v6), dns.state(ptr, v6)
         return pending(pg) == 0 and last["want"] == last["have"]
     try:
         wait_for(converged, timeout, "DNS matching the database", interval=0.5)
@@ -154,15 +182,20 @@ def burst(pg, count: int, per_commit: int, between: float = 0.0, on_commit=None)
         time.sleep(between)
 
 
-def mixed_burst(pg, commits: int, per_commit: int, between: float = 0.05, on_commit=None) -> None:
+def mixed_burst(pg, commits: int, per_commit: int, between: float = 0.05, on_commit=None, v6: bool = False) -> None:
     """``commits`` transactions of ``per_commit`` inserts each; from the third on, each also moves one earlier
-    reservation to a new address and deletes another (inserts, IP changes and deletes, as a day of racking)."""
+    reservation to a new address and deletes another (inserts, IP changes and deletes, as a day of racking). With
+    ``v6``, every BMC is dual-stack: a DHCPv6 reservation beside each DHCPv4 one, moved and deleted with it."""
     for number in range(1, commits + 1):
         start = (number - 1) * per_commit
         statements = [bmc(i) for i in range(start, start + per_commit)]
+        if v6:
+            statements += [statement for i in range(start, start + per_commit) for statement in bmc6(i)]
         if number >= 3:
             earlier = (number - 3) * per_commit
             statements += [(MOVE, (moved_address(earlier), hostname(earlier))), (REMOVE, (hostname(earlier + 1),))]
+            if v6:
+                statements.append((MOVE6, (address6(earlier, moved=True), hostname(earlier))))
         kea_write_retrying(pg, statements)
         if on_commit is not None:
             on_commit(number)

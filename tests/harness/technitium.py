@@ -182,7 +182,8 @@ def handle(state: TechnitiumState, path: str, params: dict, bearer: str | None) 
 
 
 class TechnitiumEmulator(EmulatedServer):
-    def __init__(self, version: int = 15, zones: tuple[str, ...] = ("site.test", "99.10.in-addr.arpa"), latency: float = 0.0) -> None:
+    def __init__(self, version: int = 15, zones: tuple[str, ...] = ("site.test", "99.10.in-addr.arpa", "0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa"),
+                 latency: float = 0.0) -> None:
         self.state = TechnitiumState(version)
         for zone in zones:
             self.state.zones[zone] = {"type": "Primary", "internal": False}

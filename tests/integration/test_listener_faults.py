@@ -4,7 +4,8 @@ Backends: Knot (control socket), PowerDNS (HTTP API), RFC 2136 to BIND, and the 
 (driven through their real client libraries). Each case writes inserts, IP changes and deletes as Kea would, injects its
 fault in the middle, checks what a user sees during the fault (``/readyz``, the outbox gauges), and ends with DNS equal
 to the ``hosts`` table exactly: every A and PTR record with the current address, nothing stale, nothing twice, every
-outbox row done.
+outbox row done. Every BMC is dual-stack (a DHCPv6 reservation beside its DHCPv4 one, moved and deleted with it), so
+each case proves the AAAA and ip6.arpa PTR records too.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from tests.harness.pipeline import (
     LISTENER_BACKENDS,
     ZONE,
     bmc,
+    bmc6,
     daemon,
     kea_write,
     listener_target,
@@ -57,12 +59,12 @@ def all_done(pg) -> None:
 
 def test_idle_longer_than_the_server_timeout_then_one_insert(pipeline_db, backend, listeners):
     listener = start(pipeline_db, backend, listeners)
-    kea_write(pipeline_db, [bmc(0)])
-    wait_converged(pipeline_db, backend, timeout=10, ptr=True)
+    kea_write(pipeline_db, [bmc(0), *bmc6(0)])
+    wait_converged(pipeline_db, backend, timeout=10, ptr=True, v6=True)
     time.sleep(IDLE)
     written = time.monotonic()
-    kea_write(pipeline_db, [bmc(1)])
-    wait_converged(pipeline_db, backend, timeout=5, ptr=True)  # at once, not after a retry interval
+    kea_write(pipeline_db, [bmc(1), *bmc6(1)])
+    wait_converged(pipeline_db, backend, timeout=5, ptr=True, v6=True)  # at once, not after a retry interval
     assert time.monotonic() - written < 5
     assert listener.http("/readyz") == 200
     assert "DNS backend failing" not in listener.log()
@@ -83,12 +85,12 @@ def test_server_restarted_during_a_burst(pipeline_db, backend, listeners):
             seen["healthz"] = listener.http("/healthz")
             backend.server.start_server()
     try:
-        mixed_burst(pipeline_db, COMMITS, PER_COMMIT, on_commit=outage)
+        mixed_burst(pipeline_db, COMMITS, PER_COMMIT, on_commit=outage, v6=True)
     finally:
         if backend.server.stopped:
             backend.server.start_server()
     assert seen["pending"] > 0 and seen["age"] > 0 and seen["healthz"] == 200
-    wait_converged(pipeline_db, backend, timeout=CONVERGE, ptr=True)
+    wait_converged(pipeline_db, backend, timeout=CONVERGE, ptr=True, v6=True)
     wait_for(lambda: listener.http("/readyz") == 200, 10, "/readyz ready again")
     wait_for(lambda: metric(listener, "kea_dns_listener_outbox_pending") == 0, 10, "outbox_pending back to 0")
     all_done(pipeline_db)
@@ -110,10 +112,10 @@ def test_server_paused_during_a_burst(pipeline_db, backend, listeners):
             finally:
                 proc.send_signal(signal.SIGCONT)
     try:
-        mixed_burst(pipeline_db, COMMITS, PER_COMMIT, on_commit=outage)
+        mixed_burst(pipeline_db, COMMITS, PER_COMMIT, on_commit=outage, v6=True)
     finally:
         proc.send_signal(signal.SIGCONT)
-    wait_converged(pipeline_db, backend, timeout=CONVERGE, ptr=True)
+    wait_converged(pipeline_db, backend, timeout=CONVERGE, ptr=True, v6=True)
     wait_for(lambda: listener.http("/readyz") == 200, 10, "/readyz ready again")
     all_done(pipeline_db)
 
@@ -130,9 +132,9 @@ def test_postgres_restarted_during_a_burst(pipeline_db, backend, listeners):
                 seen["connected"] = metric(listener, "kea_dns_listener_database_connected")
             finally:
                 pipeline_db.start_server()
-    mixed_burst(pipeline_db, COMMITS, PER_COMMIT, on_commit=outage)
+    mixed_burst(pipeline_db, COMMITS, PER_COMMIT, on_commit=outage, v6=True)
     assert seen["connected"] == 0
-    wait_converged(pipeline_db, backend, timeout=CONVERGE, ptr=True)
+    wait_converged(pipeline_db, backend, timeout=CONVERGE, ptr=True, v6=True)
     wait_for(lambda: listener.http("/readyz") == 200, 10, "/readyz ready again")
     assert "reconnecting" in listener.log()
     all_done(pipeline_db)
@@ -146,9 +148,9 @@ def test_daemon_killed_mid_batch(pipeline_db, backend, listeners):
             listener.kill()
         if commit == 12:
             listener.start(wait_ready=False)
-    mixed_burst(pipeline_db, COMMITS, PER_COMMIT, between=0.02, on_commit=crash)
+    mixed_burst(pipeline_db, COMMITS, PER_COMMIT, between=0.02, on_commit=crash, v6=True)
     listener.wait_ready()
-    wait_converged(pipeline_db, backend, timeout=CONVERGE, ptr=True)
+    wait_converged(pipeline_db, backend, timeout=CONVERGE, ptr=True, v6=True)
     all_done(pipeline_db)
 
 
@@ -160,11 +162,11 @@ def test_two_daemons_then_one_stopped(pipeline_db, backend, listeners):
         if commit == 12:
             assert first.stop() == 0
             stopped = time.monotonic()
-            kea_write(pipeline_db, [bmc(5000)])
+            kea_write(pipeline_db, [bmc(5000), *bmc6(5000)])
             wait_for(lambda: backend.server.query(f"us3-cab126-ru1-idrac.{ZONE}") == ["10.99.20.1"], 10, "the other daemon taking over")
             took_over["after"] = time.monotonic() - stopped
-    mixed_burst(pipeline_db, COMMITS, PER_COMMIT, between=0.02, on_commit=stop_one)
+    mixed_burst(pipeline_db, COMMITS, PER_COMMIT, between=0.02, on_commit=stop_one, v6=True)
     assert took_over["after"] < 10
-    wait_converged(pipeline_db, backend, timeout=CONVERGE, ptr=True)
+    wait_converged(pipeline_db, backend, timeout=CONVERGE, ptr=True, v6=True)
     all_done(pipeline_db)
     assert pending(pipeline_db) == 0 and second.http("/readyz") == 200

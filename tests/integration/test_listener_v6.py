@@ -1,6 +1,7 @@
 """DHCPv6 reservations -> AAAA and ip6.arpa PTR records: the listener daemon (its own process, the least-privileged
-listener role) against real PostgreSQL with Kea's schema and the kea_db_events change feed, and real Knot and PowerDNS
-answering the records over DNS."""
+listener role) against real PostgreSQL with Kea's schema and the kea_db_events change feed, on every backend: real Knot,
+PowerDNS and BIND (RFC 2136) answering the records over DNS, and the Technitium and SOLIDserver emulators driven through
+their client code."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import os
 
 import pytest
 
-from tests.harness.pipeline import ADDRESS6, INSERT, INSERT6, REVERSE6, ZONE, daemon, kea_write, listener_target
+from tests.harness.pipeline import ADDRESS6, INSERT, INSERT6, LISTENER_BACKENDS, REVERSE6, ZONE, daemon, kea_write, listener_target
 from tests.harness.procs import wait_for
 
 NAME = f"us3-cab10-ru20-idrac.{ZONE}"
@@ -19,7 +20,7 @@ def ptr6(address_suffix: str) -> str:
     return ".".join(reversed(address_suffix.rjust(4, "0"))) + ".0.0.0.0.0.0.0.0.0.0.0.0." + REVERSE6
 
 
-@pytest.fixture(params=["knot", "powerdns"])
+@pytest.fixture(params=LISTENER_BACKENDS)
 def target(request):
     return listener_target(request, request.param)
 
