@@ -48,7 +48,7 @@ def test_build_install_offline_and_ansible_doc(tmp_path):
                  "extensions/eda/rulebooks/kea_dns_controller.yml", "meta/extensions.yml", "playbooks/dns_event.yml",
                  "playbooks/inventory_refresh.yml", "playbooks/backup.yml", "playbooks/restore.yml",
                  "playbooks/statefulset_pod.yml", "playbooks/tasks/backup.yml", "playbooks/tasks/restore.yml",
-                 "playbooks/site.yml", "roles/kea_server/meta/argument_specs.yml", "roles/kea_server/templates/kea-dhcp4.conf.j2"):
+                 "playbooks/site.yml", "roles/kea_server/meta/argument_specs.yml", "roles/kea_server/templates/kea-dhcp.conf.j2"):
         assert name in names
 
 
