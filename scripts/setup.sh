@@ -10,10 +10,11 @@ export KEA_DNS_ROOT KEA_DNS_VENV
 
 # Debian packages: PostgreSQL server binaries, Kea's schema tool, shellcheck for ansible-test sanity.
 # DNS servers for the backend tests: PowerDNS (sqlite3 backend), BIND 9, Knot (+ its Python control library).
-# Java 17 for ansible-rulebook (its rule engine, Drools, runs in a JVM). Kea DHCPv4 and its control agent for the
-# lease backup tests and the kea_server role; busybox (udhcpc) as the DHCP client of the end-to-end test.
-DEBIAN_PACKAGES=(postgresql kea-admin kea-dhcp4-server kea-ctrl-agent busybox shellcheck python3-venv git pdns-server pdns-backend-sqlite3 sqlite3
-    bind9 bind9-dnsutils knot knot-dnsutils python3-libknot openjdk-17-jre-headless)
+# Java 17 for ansible-rulebook (its rule engine, Drools, runs in a JVM). Kea DHCPv4, DHCPv6 and the control agent for
+# the lease backup tests and the kea_server role; busybox (udhcpc) and ISC dhclient (-6) as the DHCP clients of the
+# end-to-end tests.
+DEBIAN_PACKAGES=(postgresql kea-admin kea-dhcp4-server kea-dhcp6-server kea-ctrl-agent busybox isc-dhcp-client shellcheck python3-venv git
+    pdns-server pdns-backend-sqlite3 sqlite3 bind9 bind9-dnsutils knot knot-dnsutils python3-libknot openjdk-17-jre-headless)
 
 install_debian_packages() {
     local missing=()

@@ -89,6 +89,39 @@ def test_memfile_backup_restore_identical_in_kea(tmp_path):
         assert restored.leases() == original
 
 
+def test_memfile_dual_stack_backup_restore_identical_in_kea(tmp_path):
+    """kea-leases4.csv and kea-leases6.csv (each with its kea-lfc companion) in one archive, restored, then loaded by a
+    new kea-dhcp4 and a new kea-dhcp6: each holds exactly the leases it held."""
+    backups = str(tmp_path / "backups")
+    with KeaMemfile(lfc_interval=1) as kea4, KeaMemfile(lfc_interval=1, family=6) as kea6:
+        for kea in (kea4, kea6):
+            kea.add_leases(0, 30)
+        wait_for(lambda: os.path.exists(kea6.lease_file + ".2"), 20, "kea-lfc to write kea-leases6.csv.2")
+        for kea in (kea4, kea6):
+            kea.add_leases(30, 10)
+            kea.delete_lease(4)
+        original = {4: kea4.leases(), 6: kea6.leases()}
+        backup = run_tasks([lease_task(lease_database="memfile", lease_files=[kea4.lease_file, kea6.lease_file], backup_dir=backups,
+                                       name="dual-stack")]).results[0]
+    assert len(original[4]) == len(original[6]) == 39 and original[6][0]["ip-address"].startswith("2001:db8::"), original[6][:1]
+    rows = backup["manifest"]["rows"]
+    assert {"kea-leases4.csv", "kea-leases6.csv", "kea-leases6.csv.2"} <= set(rows), rows
+    assert backup["manifest"]["source"]["files"]["kea-leases6.csv.2"]["lease_file"] == "kea-leases6.csv"
+    with tarfile.open(backup["archive"], "r:gz") as tar:
+        names = set(tar.getnames())
+    assert {"manifest.json", "kea-leases4.csv", "kea-leases6.csv", "kea-leases6.csv.2"} <= names, names
+
+    target_dir = tmp_path / "restored"
+    target_dir.mkdir()
+    targets = [str(target_dir / "kea-leases4.csv"), str(target_dir / "kea-leases6.csv")]
+    restore, again = run_tasks([lease_task(state="restore", lease_database="memfile", lease_files=targets, archive=backup["archive"])] * 2).results
+    assert restore["changed"] is True and restore["files"]["kea-leases6.csv.2"] == targets[1] + ".2", restore
+    assert again["changed"] is False, again
+    with KeaMemfile(lease_dir=str(target_dir)) as restored4, KeaMemfile(lease_dir=str(target_dir), family=6) as restored6:
+        assert restored4.leases() == original[4]
+        assert restored6.leases() == original[6]
+
+
 def test_postgresql_backup_restore_row_for_row(kea_db, fresh_db, tmp_path):
     fill_leases(kea_db, 600, 60)
     backups = str(tmp_path / "backups")
