@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import os
 
+import psycopg2
 import pytest
 
-from tests.harness.pipeline import ADDRESS6, INSERT, INSERT6, LISTENER_BACKENDS, REVERSE6, ZONE, daemon, kea_write, listener_target
+from tests.harness.pipeline import ADDRESS6, INSERT, INSERT6, LISTENER_BACKENDS, REVERSE6, ZONE, daemon, kea_write, listener_target, pending
 from tests.harness.procs import wait_for
 
 NAME = f"us3-cab10-ru20-idrac.{ZONE}"
@@ -60,3 +61,27 @@ def test_dhcpv6_insert_update_delete_reach_dns_next_to_the_a_record(pipeline_db,
     kea_write(pipeline_db, [("DELETE FROM hosts", ())])
     done = listener.run_once()
     assert done.returncode == 0 and target.server.query(f"us3-cab10-ru21-idrac.{ZONE}", "AAAA") == [] and target.server.query(NAME) == []
+
+
+def test_bad_dhcpv6_rows_are_skipped_counted_and_do_not_block_the_rest(pipeline_db, request, listeners):
+    """A DHCPv6 reservation written by hand whose hostname is no DNS name is skipped, logged and counted; the ones after
+    it are applied. An address that is not one is refused by the change feed's trigger, so nothing malformed enters."""
+    target = listener_target(request, "knot")
+    listener = daemon(pipeline_db, target, ptr=True)
+    listeners.append(listener.start())
+    kea_write(pipeline_db, [(INSERT6, ("00030001aabbccdd0201", "us3-cab12-ru1-idrac")), (ADDRESS6, ("2001:db8::41", "us3-cab12-ru1-idrac"))])
+    kea_write(pipeline_db, [(INSERT6, ("00030001aabbccdd0202", "us3 cab12_ru2!-idrac")), (ADDRESS6, ("2001:db8::42", "us3 cab12_ru2!-idrac"))])
+    kea_write(pipeline_db, [(INSERT6, ("00030001aabbccdd0203", "us3-cab12-ru3-idrac")), (ADDRESS6, ("2001:db8::43", "us3-cab12-ru3-idrac"))])
+    wait_for(lambda: pending(pipeline_db) == 0, 20, "the outbox drained")
+    assert target.server.query(f"us3-cab12-ru1-idrac.{ZONE}", "AAAA") == ["2001:db8::41"]
+    assert target.server.query(f"us3-cab12-ru3-idrac.{ZONE}", "AAAA") == ["2001:db8::43"]
+    assert target.server.query(ptr6("42"), "PTR") == []
+    skipped = pipeline_db.kea_sql("SELECT last_error FROM kea_dns.outbox WHERE status = 'skipped'")
+    assert len(skipped) == 1 and "us3 cab12_ru2!-idrac" in skipped[0][0], skipped
+    assert listener.metrics()['kea_dns_listener_events_failed_total{reason="invalid"}'] == 1
+    assert "us3 cab12_ru2!-idrac" in listener.log()
+
+    with pytest.raises(psycopg2.errors.InvalidTextRepresentation, match='invalid input syntax for type inet: "2001:db8::zz"'):
+        kea_write(pipeline_db, [(INSERT6, ("00030001aabbccdd0204", "us3-cab12-ru4-idrac")), (ADDRESS6, ("2001:db8::zz", "us3-cab12-ru4-idrac"))])
+    assert pipeline_db.kea_sql("SELECT count(*) FROM hosts WHERE hostname = 'us3-cab12-ru4-idrac'") == [(0,)]
+    assert listener.http("/readyz") == 200
