@@ -15,10 +15,11 @@ options:
       - The DNS backend. Each has its own connection options, prefixed with its name.
       - V(powerdns) is PowerDNS Authoritative's HTTP API; V(rfc2136) is dynamic update (BIND, Knot, PowerDNS and others);
         V(knot) is Knot DNS's control socket (zone transactions); V(technitium) is Technitium DNS Server's HTTP API;
-        V(solidserver) is EfficientIP SOLIDserver through the SOLIDserverRest library.
+        V(solidserver) is EfficientIP SOLIDserver through the SOLIDserverRest library; V(hosts_file) is a managed block
+        of a hosts file (C(/etc/hosts)), for development without a DNS server.
     type: str
     required: true
-    choices: [powerdns, rfc2136, knot, technitium, solidserver]
+    choices: [powerdns, rfc2136, knot, technitium, solidserver, hosts_file]
   dns_timeout:
     description:
       - Seconds to wait for each answer from the DNS backend before the task fails.
@@ -143,6 +144,25 @@ options:
       - Verify the TLS certificate of an C(https) O(technitium_api_url).
     type: bool
     default: true
+"""
+
+    HOSTS_FILE = r"""
+options:
+  hosts_file_path:
+    description:
+      - With O(provider=hosts_file), the hosts file whose managed block (C(# BEGIN DDI.KEA_DNS MANAGED BLOCK) ...
+        C(# END DDI.KEA_DNS MANAGED BLOCK)) holds the A and AAAA records, one line per address and name. Lines outside
+        the block are never changed. The file is replaced atomically (a rename in its directory). Falls back to E(HOSTS_FILE_PATH).
+    type: path
+    default: /etc/hosts
+  hosts_file_zones:
+    description:
+      - With O(provider=hosts_file), the zones the file stands for. A name belongs to the longest zone that holds it.
+      - Empty, a name's zone is its parent domain (V(us3-cab10-ru20-idrac.site.test) is in V(site.test)). List the zones
+        when names lie deeper below a zone than one label.
+    type: list
+    elements: str
+    default: []
 """
 
     SOLIDSERVER = r"""

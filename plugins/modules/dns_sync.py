@@ -41,6 +41,7 @@ extends_documentation_fragment:
   - ddi.kea_dns.dns.RFC2136
   - ddi.kea_dns.dns.KNOT
   - ddi.kea_dns.dns.TECHNITIUM
+  - ddi.kea_dns.dns.HOSTS_FILE
   - ddi.kea_dns.dns.SOLIDSERVER
   - ddi.kea_dns.vault
   - ddi.kea_dns.attributes

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.ddi.kea_dns.plugins.module_utils._dns import knot, powerdns, rfc2136, solidserver, technitium
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns import hosts_file, knot, powerdns, rfc2136, solidserver, technitium
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import DnsBackend, Provider
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.owner_txt import OwnerTxtBackend
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import InvalidInputError
 from ansible_collections.ddi.kea_dns.plugins.module_utils._options import DEFAULT_DNS_VAULT_PATH, Option, with_defaults
 from ansible_collections.ddi.kea_dns.plugins.module_utils._vault import VaultClient, vault_settings
 
-BACKENDS: dict[str, Provider] = {module.PROVIDER.name: module.PROVIDER for module in (powerdns, rfc2136, knot, technitium, solidserver)}
+BACKENDS: dict[str, Provider] = {module.PROVIDER.name: module.PROVIDER for module in (powerdns, rfc2136, knot, technitium, solidserver, hosts_file)}
 PROVIDERS = list(BACKENDS)
 
 # The options every backend shares (doc fragment ``dns``).
