@@ -10,19 +10,17 @@ import pytest
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import RRset, RRsetKey, longest_zone
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import InvalidInputError, NotFoundError
 from ansible_collections.ddi.kea_dns.plugins.module_utils._sources.route_hosts import (
-    Matcher,
     RouteRecords,
     RouteSettings,
-    RuleError,
     httproute,
     ingress,
     ingressroute,
     intersect,
     parse_hostname,
-    parse_rule,
     parse_targets,
     route_records,
 )
+from ansible_collections.ddi.kea_dns.plugins.module_utils._sources.traefik_rule import Matcher, RuleError, parse_rule
 
 SETTINGS = RouteSettings()
 GROUP = "gateway.networking.k8s.io"
