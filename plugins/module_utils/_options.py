@@ -141,11 +141,11 @@ def environment() -> dict[str, tuple[str, ...]]:
     return {name: option.env for name, option in catalogue().items() if option.env}
 
 
-def options_from_env(environ: t.Mapping[str, str] | None = None) -> dict[str, str]:
-    """The options set through the environment (the first variable of each that is set)."""
+def options_from_env(environ: t.Mapping[str, str] | None = None, options: t.Iterable[Option] | None = None) -> dict[str, str]:
+    """The options (of the catalogue, or ``options``) set through the environment (the first variable of each that is set)."""
     environ = os.environ if environ is None else environ
     found = {}
-    for option in catalogue().values():
+    for option in catalogue().values() if options is None else options:
         for name in option.env:
             if environ.get(name):
                 found[option.name] = environ[name]

@@ -39,6 +39,7 @@ class TechnitiumState:
         self.zones: dict[str, dict] = {z: {"type": "Primary", "internal": True} for z in INTERNAL_ZONES}
         self.records: list[dict] = []  # {name, type, ttl, value, comments}
         self.urls: list[str] = []
+        self.times: list[float] = []  # when each request came (time.monotonic()), for rate caps
         self.lock = threading.Lock()
 
     @property
@@ -211,6 +212,7 @@ class TechnitiumEmulator(EmulatedServer):
                     return
                 with state.lock:
                     state.urls.append(self.path)
+                    state.times.append(time.monotonic())
                     try:
                         result = handle(state, parsed.path, params, bearer)
                         body = dict(result.pop("top"), server=SERVER, status="ok") if "top" in result else \
@@ -244,6 +246,11 @@ class TechnitiumEmulator(EmulatedServer):
 
     def stop(self) -> None:
         self.stop_server()
+
+    def max_rate(self, window: float = 1.0, since: float = 0.0) -> int:
+        """The most requests seen within any ``window`` seconds (of those after ``since``, a time.monotonic())."""
+        times = sorted(when for when in self.state.times if when >= since)
+        return max((sum(1 for later in times[i:] if later - first < window) for i, first in enumerate(times)), default=0)
 
     def transfer(self, zone: str) -> dict[tuple[str, str], list[str]]:
         """The zone's records from the state, in the shape of dns_servers.transfer() (no SOA/NS: the emulator keeps none).

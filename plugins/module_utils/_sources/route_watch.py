@@ -1,0 +1,231 @@
+# Copyright: ddi.kea_dns contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""PRIVATE to the collection: the Kubernetes objects the route source reads, listed and watched through the official
+``kubernetes`` client, kept in one cache.
+
+One thread per kind and namespace (all namespaces when none is given) runs the loop of the API's change detection:
+list (every page; the list's ``resourceVersion``), then watch from it with bookmarks, a server ``timeoutSeconds`` and
+a client read timeout, so a connection that goes silent is noticed. The resourceVersion is taken from every event,
+bookmarks included, and never compared or computed (it is opaque). A watch that ends is opened again from the last
+one. ``410 Gone`` (an expired resourceVersion, as an HTTP status or an ERROR event) lists again and compares the list
+with the cache: what is gone is deleted, what changed is updated. A kind whose API is not installed (a missing CRD:
+404 for every version) is skipped with a warning and tried again; a CRD removed while watched keeps the cache as it
+was. Any other failure (the API server away, 401/403, a stalled watch) is retried with backoff, and nothing is taken
+out of the cache because of it: only the API server's own answer (a DELETED event, a list without the object)
+removes an object.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import typing as t
+from dataclasses import dataclass
+
+from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import MissingLibraryError
+from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox.retry import Backoff
+
+log = logging.getLogger("ddi.kea_dns.routes")
+kubernetes: t.Any = None
+LIST_PAGE = 500
+
+
+def _libraries() -> None:
+    global kubernetes
+    if kubernetes is None:
+        try:
+            import kubernetes as library
+            import kubernetes.watch  # noqa: F401 - a submodule the package does not import itself
+        except ImportError:  # pragma: no cover - the route program's requirements include kubernetes
+            raise MissingLibraryError("kubernetes", "kubernetes") from None
+        kubernetes = library
+
+
+class NotServed(Exception):
+    """The API serves none of a kind's versions (its CRD is not installed)."""
+
+
+@dataclass(frozen=True)
+class Kind:
+    kind: str
+    group: str
+    versions: tuple[str, ...]  # tried in order: the first the API serves is used
+    plural: str
+
+
+KINDS = {
+    "Ingress": Kind("Ingress", "networking.k8s.io", ("v1",), "ingresses"),
+    "IngressRoute": Kind("IngressRoute", "traefik.io", ("v1alpha1",), "ingressroutes"),
+    "IngressRouteLegacy": Kind("IngressRoute", "traefik.containo.us", ("v1alpha1",), "ingressroutes"),  # opt-in
+    "HTTPRoute": Kind("HTTPRoute", "gateway.networking.k8s.io", ("v1", "v1beta1"), "httproutes"),
+    "Gateway": Kind("Gateway", "gateway.networking.k8s.io", ("v1", "v1beta1"), "gateways"),
+}
+
+ObjectKey = tuple[str, str, str]  # (kind name of KINDS, namespace, name)
+
+
+def object_key(kind: str, obj: t.Mapping) -> ObjectKey:
+    meta = obj.get("metadata") or {}
+    return kind, meta.get("namespace") or "", meta.get("name") or ""
+
+
+class Cache:
+    """The objects of every watched kind, and the keys changed since the consumer last took them."""
+
+    def __init__(self) -> None:
+        self.objects: dict[ObjectKey, dict] = {}
+        self.dirty: set[ObjectKey] = set()
+        self.changed = threading.Condition()
+        self.events = 0
+
+    def put(self, key: ObjectKey, obj: dict | None) -> None:
+        with self.changed:
+            if obj is None:
+                if self.objects.pop(key, None) is None:
+                    return
+            elif self.objects.get(key) == obj:
+                return
+            else:
+                self.objects[key] = obj
+            self.dirty.add(key)
+            self.events += 1
+            self.changed.notify_all()
+
+    def replace(self, kind: str, namespace: str | None, listed: t.Mapping[ObjectKey, dict]) -> None:
+        """A fresh list of ``kind`` (in ``namespace``, or all) against the cache: gone objects deleted, others put."""
+        with self.changed:
+            stale = [key for key in self.objects if key[0] == kind and (namespace is None or key[1] == namespace) and key not in listed]
+        for key in stale:
+            self.put(key, None)
+        for key, obj in listed.items():
+            self.put(key, obj)
+
+    def take(self, wait: float, settle: float) -> set[ObjectKey]:
+        """The keys changed since the last call: waits up to ``wait`` seconds for a first change, then until no change
+        came for ``settle`` seconds (a burst is taken as one), at most ``wait`` more."""
+        with self.changed:
+            if not self.dirty:
+                self.changed.wait(wait)
+            deadline = time.monotonic() + wait
+            while self.dirty and time.monotonic() < deadline:
+                before = self.events
+                self.changed.wait(settle)
+                if self.events == before:
+                    break
+            taken, self.dirty = self.dirty, set()
+            return taken
+
+    def snapshot(self) -> dict[ObjectKey, dict]:
+        with self.changed:
+            return dict(self.objects)
+
+
+@dataclass
+class WatchStatus:
+    """What one watcher reports to the health endpoint and the metrics."""
+
+    kind: str
+    namespace: str | None
+    synced: bool = False  # listed at least once since the last failure
+    installed: bool = True  # False while its API (CRD) is missing
+    error: str | None = None
+    objects: int = 0
+
+
+class Watcher(threading.Thread):
+    """list + watch of one kind in one namespace (None: all) into ``cache``."""
+
+    def __init__(self, api: t.Any, name: str, namespace: str | None, cache: Cache, stop: threading.Event, *, watch_timeout: int = 300,
+                 read_timeout: float = 90.0, connect_timeout: float = 10.0, retry_max_interval: float = 30.0,
+                 on_request: t.Callable[[str], None] | None = None) -> None:
+        super().__init__(name=f"watch-{name}-{namespace or 'all'}", daemon=True)
+        _libraries()
+        self.api, self.kind, self.key = api, KINDS[name], name
+        self.namespace, self.cache, self.stopping = namespace, cache, stop
+        self.watch_timeout, self.timeouts = watch_timeout, (connect_timeout, read_timeout)
+        self.backoff = Backoff(retry_max_interval)
+        self.status = WatchStatus(name, namespace)
+        self.on_request = on_request or (lambda what: None)
+        self.version = self.kind.versions[0]
+        self.current: t.Any = None  # the open watch
+
+    def _call(self, what: str, **kwargs: t.Any) -> t.Any:
+        self.on_request(what)
+        args = (self.kind.group, self.version)
+        if self.namespace:
+            return self.api.list_namespaced_custom_object(*args, self.namespace, self.kind.plural, _request_timeout=self.timeouts, **kwargs)
+        return self.api.list_cluster_custom_object(*args, self.kind.plural, _request_timeout=self.timeouts, **kwargs)
+
+    def _list(self) -> str:
+        """Every page of the list into the cache; returns the list's resourceVersion."""
+        for version in self.kind.versions:
+            self.version = version
+            try:
+                listed, token, resource_version = {}, None, ""
+                while True:
+                    page = self._call("list", limit=LIST_PAGE, **({"_continue": token} if token else {}))
+                    listed.update({object_key(self.key, item): item for item in page.get("items") or []})
+                    meta = page.get("metadata") or {}
+                    token, resource_version = meta.get("continue"), meta.get("resourceVersion") or resource_version
+                    if not token:
+                        break
+            except kubernetes.client.ApiException as exc:
+                if exc.status == 404:
+                    continue
+                raise
+            self.cache.replace(self.key, self.namespace, listed)
+            self.status.objects = len(listed)
+            return resource_version
+        raise NotServed(f"{self.kind.group} {'/'.join(self.kind.versions)} {self.kind.plural} is not served (CRD not installed)")
+
+    def _watch(self, resource_version: str) -> str:
+        """Events into the cache until the watch ends; returns the last resourceVersion seen."""
+        self.current = kubernetes.watch.Watch()
+        func = self.api.list_namespaced_custom_object if self.namespace else self.api.list_cluster_custom_object
+        args = (self.kind.group, self.version, *((self.namespace,) if self.namespace else ()), self.kind.plural)
+        self.on_request("watch")
+        for event in self.current.stream(func, *args, resource_version=resource_version, allow_watch_bookmarks=True,
+                                         timeout_seconds=self.watch_timeout, _request_timeout=self.timeouts):
+            obj = event.get("raw_object") or {}
+            resource_version = (obj.get("metadata") or {}).get("resourceVersion") or resource_version
+            kind = event.get("type")
+            if kind in ("ADDED", "MODIFIED"):
+                self.cache.put(object_key(self.key, obj), obj)
+            elif kind == "DELETED":
+                self.cache.put(object_key(self.key, obj), None)
+            if self.stopping.is_set():
+                break
+        return resource_version
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                resource_version = self._list()
+                self.status.synced, self.status.installed, self.status.error = True, True, None
+                self.backoff.reset()
+                while not self.stopping.is_set():
+                    resource_version = self._watch(resource_version)
+            except kubernetes.client.ApiException as exc:
+                if exc.status == 410:
+                    log.info("%s: resourceVersion expired (410 Gone): listing again", self.name)
+                    continue
+                if exc.status == 404:  # the CRD was removed while watched: keep what we had, try again
+                    self._missing(f"{self.kind.group}/{self.version} {self.kind.plural} is no longer served")
+                else:
+                    self._failed(f"HTTP {exc.status} {exc.reason}".strip())
+            except NotServed as exc:
+                self._missing(str(exc))
+            except Exception as exc:  # noqa: BLE001 - connection errors of urllib3 and the client: retried, never fatal
+                self._failed(f"{exc.__class__.__name__}: {str(exc)[:200]}")
+            self.stopping.wait(self.backoff.next())
+
+    def _missing(self, why: str) -> None:
+        if self.status.installed:
+            log.warning("%s: %s: skipped, tried again with backoff", self.name, why)
+        self.status.installed, self.status.error = False, None
+
+    def _failed(self, why: str) -> None:
+        log.warning("%s: Kubernetes API failing (%s): nothing is removed; retrying with backoff", self.name, why)
+        self.status.synced, self.status.error = False, why

@@ -1,0 +1,160 @@
+"""The route program (Kubernetes routes -> DNS) as a real process against the Kubernetes API server emulator, driven
+through the real kubernetes client, writing to the Technitium emulator and to real Knot and PowerDNS: create, hostname
+change, delete, a route deleted while the program was down, 410 mid-stream, a stalled watch, a CRD absent then
+installed, an emptied status, the API server restarted, bad routes skipped, and the Kea pipeline's records in the same
+zone left alone."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.harness.ansible import run_tasks
+from tests.harness.kube_api import KubeApiEmulator
+from tests.harness.pipeline import ZONE, listener_target
+from tests.harness.procs import launch, wait_for
+from tests.harness.routes import RouteProcess, ingress, ingressroute
+
+TARGETS = ("technitium", "knot", "powerdns")
+LB = {"loadBalancer": {"ingress": [{"ip": "192.0.2.10"}]}}
+
+
+@pytest.fixture
+def kube():
+    server = launch(KubeApiEmulator(bookmark_interval=0.5))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=TARGETS)
+def target(request):
+    return listener_target(request, request.param)
+
+
+@pytest.fixture
+def programs():
+    started: list[RouteProcess] = []
+    yield started
+    for program in started:
+        program.stop()
+
+
+def program(kube, target, programs, **options) -> RouteProcess:
+    made = RouteProcess({"zones": [ZONE], **target.options, "read_timeout": 3.0, **options}, {**kube.env(), **target.env})
+    programs.append(made)
+    return made
+
+
+def name(label: str) -> str:
+    return f"{label}.{ZONE}"
+
+
+def publish(kube, obj: dict, status: dict | None = LB) -> None:
+    kube.apply(obj)
+    if status is not None and obj["kind"] == "Ingress":
+        kube.set_status(f"Ingress/{obj['metadata']['namespace']}/{obj['metadata']['name']}", status)
+
+
+def test_create_change_delete_and_a_route_deleted_while_down(kube, target, programs):
+    publish(kube, ingress("web", name("web-a")))
+    routes = program(kube, target, programs).start()
+    wait_for(lambda: target.server.query(name("web-a")) == ["192.0.2.10"], 10, "the first record")
+    # The hostname changes: the old name goes, the new one comes.
+    publish(kube, ingress("web", name("web-b")), status=None)
+    wait_for(lambda: target.server.query(name("web-b")) == ["192.0.2.10"] and target.server.query(name("web-a")) == [], 10, "the renamed record")
+    # A Traefik IngressRoute with two hosts and an IPv6 target: AAAA records.
+    kube.apply(ingressroute("api", f"Host(`{name('api')}`) || (Host(`{name('api2')}`) && PathPrefix(`/v2`))", target="2001:db8::80"))
+    wait_for(lambda: target.server.query(name("api2"), "AAAA") == ["2001:db8::80"], 10, "the IngressRoute's AAAA record")
+    kube.delete("IngressRoute/default/api")
+    wait_for(lambda: target.server.query(name("api"), "AAAA") == [] and target.server.query(name("api2"), "AAAA") == [], 10, "the deletion")
+    assert routes.stop() == 0
+    # Deleted while the program is down: removed by the start-up reconcile.
+    kube.delete("Ingress/default/web")
+    done = routes.run_once()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert target.server.query(name("web-b")) == []
+
+
+def test_expired_watch_stalled_watch_and_api_server_restart_lose_nothing(kube, target, programs):
+    publish(kube, ingress("one", name("one")))
+    routes = program(kube, target, programs).start()
+    wait_for(lambda: target.server.query(name("one")) == ["192.0.2.10"], 10, "the first record")
+    # 410 mid-stream: a change the open watches do not pass on, the history compacted past it, then the watches end;
+    # the program's watch from its last resourceVersion is refused (ERROR 410 Expired) and it lists again.
+    kube.drop_watches(silent=True)
+    publish(kube, ingress("two", name("two")))
+    kube.compact()
+    kube.drop_watches(silent=False)
+    wait_for(lambda: target.server.query(name("two")) == ["192.0.2.10"], 15, "the change made across the 410")
+    assert "410" in routes.log()
+    # A stalled watch (the connection stays open, nothing comes): noticed by the read timeout, caught up.
+    kube.drop_watches(silent=True)
+    publish(kube, ingress("three", name("three")))
+    wait_for(lambda: target.server.query(name("three")) == ["192.0.2.10"], 20, "the change made while the watch stalled")
+    # The API server away: not ready, nothing deleted; back: a change made meanwhile is applied.
+    kube.stop_server()
+    wait_for(lambda: routes.http("/readyz") == 503, 20, "/readyz reporting the API server")
+    assert target.server.query(name("one")) == ["192.0.2.10"] and routes.http("/healthz") == 200
+    kube.delete("Ingress/default/one")  # the emulator's state changes while it serves nobody
+    kube.start_server()
+    wait_for(lambda: target.server.query(name("one")) == [], 30, "the deletion made while the API server was away")
+    wait_for(lambda: routes.http("/readyz") == 200, 20, "/readyz ready again")
+    assert target.server.query(name("two")) == ["192.0.2.10"] and target.server.query(name("three")) == ["192.0.2.10"]
+
+
+def test_a_crd_absent_then_installed_an_empty_status_and_bad_routes(target, programs):
+    kube = launch(KubeApiEmulator(crds=False, bookmark_interval=0.5))
+    try:
+        publish(kube, ingress("web", name("web")))
+        publish(kube, ingress("bad-ttl", name("bad-ttl"), annotations={"catalyst-dns-sync.io/ttl": "-5"}))
+        publish(kube, ingress("bad-name", "not a name!", name("good-too")))
+        routes = program(kube, target, programs).start()
+        wait_for(lambda: target.server.query(name("web")) == ["192.0.2.10"], 10, "the Ingress record (no CRD installed)")
+        wait_for(lambda: target.server.query(name("good-too")) == ["192.0.2.10"], 10, "the valid name of a route with a bad one")
+        assert target.server.query(name("bad-ttl")) == []
+        assert "IngressRoute" in routes.log() and "CRD not installed" in routes.log()
+        assert routes.metrics()["kea_dns_routes_routes_skipped_total"] >= 2
+        kube.install_crd("traefik.io", ("v1alpha1",), "ingressroutes", "IngressRoute")
+        kube.apply(ingressroute("late", f"Host(`{name('late')}`)"))
+        wait_for(lambda: target.server.query(name("late")) == ["192.0.2.20"], 20, "the IngressRoute after its CRD came")
+        # The load balancer status empties (its controller restarting): the record stays.
+        kube.set_status("Ingress/default/web", {})
+        time.sleep(1.5)
+        assert target.server.query(name("web")) == ["192.0.2.10"]
+        assert routes.http("/readyz") == 200
+    finally:
+        kube.stop()
+
+
+def test_kea_records_in_the_same_zone_are_left_alone(kube, target, programs):
+    """A record of the Kea pipeline (owner kea/default) and one nobody here owns: a route naming them is a conflict,
+    and a route reconcile never deletes them."""
+    kea = {"ddi.kea_dns.dns_record": {**target.options, "zone": ZONE, "name": "us3-cab1-ru1-idrac", "value": "10.99.0.1", "owner_id": "kea/default"}}
+    assert run_tasks([kea], env=target.env).results[0]["changed"] is True
+    publish(kube, ingress("clash", name("us3-cab1-ru1-idrac"), name("ok")))
+    routes = program(kube, target, programs).start()
+    wait_for(lambda: target.server.query(name("ok")) == ["192.0.2.10"], 10, "the route's own record")
+    assert target.server.query(name("us3-cab1-ru1-idrac")) == ["10.99.0.1"]
+    wait_for(lambda: routes.metrics().get("kea_dns_routes_dns_conflicts_total", 0) >= 1, 10, "the conflict counted")
+    kube.delete("Ingress/default/clash")
+    wait_for(lambda: target.server.query(name("ok")) == [], 10, "the route's record removed")
+    assert target.server.query(name("us3-cab1-ru1-idrac")) == ["10.99.0.1"]
+
+
+def test_requests_to_the_dns_server_never_exceed_the_cap(kube, request, programs):
+    """40 routes created at once against the Technitium emulator (no batch call: one request per record and per name
+    read), with a cap of 8 requests per second: every record arrives, and no second holds more than 8 requests."""
+    target = listener_target(request, "technitium")
+    for index in range(40):
+        publish(kube, ingress(f"svc{index}", name(f"svc{index}")))
+    routes = program(kube, target, programs, rate_limit=8.0)
+    started = time.monotonic()
+    routes.start(wait_ready=False)
+    # Watched through the program's metrics: the test's own queries would count as requests too.
+    wait_for(lambda: routes.http("/readyz") == 200, 60, "the start-up reconcile")
+    took = time.monotonic() - started
+    assert routes.metrics()['kea_dns_routes_dns_changes_total{action="create"}'] == 40
+    assert target.server.max_rate(1.0, since=started) <= 8, target.server.max_rate(1.0, since=started)
+    assert took >= 40 / 8 - 1  # the cap, not the server, set the pace
+    assert all(target.server.query(name(f"svc{index}")) == ["192.0.2.10"] for index in range(40))
