@@ -19,7 +19,6 @@ import typing as t
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import Change, DnsBackend, RRset, RRsetKey
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import KeaDnsError, PartiallyAppliedError
 
-
 MARGIN = 0.01  # requests are spaced 1% wider than the cap: the time on the way never packs cap + 1 into one second
 
 
