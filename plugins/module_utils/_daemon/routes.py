@@ -72,8 +72,9 @@ OWN = (
     Option("kubeconfig", help="kubeconfig file (empty: the in-cluster service account)", env=("KUBECONFIG",)),
     Option("log_level", default="INFO", help="log level", choices=("DEBUG", "INFO", "WARNING", "ERROR"), env=("LOG_LEVEL",)),
     Option("log_format", default="json", help="log format", choices=("text", "json"), env=("LOG_FORMAT",)),
-    Option("metrics_address", default="0.0.0.0:8080", help="host:port of /metrics (empty: off)", env=("METRICS_BIND_ADDRESS",)),
-    Option("health_address", default="0.0.0.0:8081", help="host:port of /healthz and /readyz (empty: off)", env=("HEALTH_PROBE_ADDRESS",)),
+    Option("metrics_address", default=":8080", help="[host]:port of /metrics (no host: every address; empty: off)", env=("METRICS_BIND_ADDRESS",)),
+    Option("health_address", default=":8081", help="[host]:port of /healthz and /readyz (no host: every address; empty: off)",
+           env=("HEALTH_PROBE_ADDRESS",)),
     Option("once", "bool", False, "list every route, reconcile once and exit"),
     Option("dry_run", "bool", False, "log the DNS changes without making them"),
 )
@@ -141,7 +142,15 @@ def check(options: t.Mapping[str, t.Any]) -> None:
         log.debug("read_timeout %s s is short of the server's bookmark interval", options["read_timeout"])
     for name in ("metrics_address", "health_address"):
         if options[name]:
-            metrics_address(options[name])
+            bind_address(options[name], name)
+
+
+def bind_address(value: str, field: str) -> tuple[str, int]:
+    """``host:port``, or seed 004's ``:port`` for every address."""
+    try:
+        return metrics_address("0.0.0.0" + value if value.startswith(":") else value)
+    except InvalidInputError:
+        raise InvalidInputError(field, value, "expected [host]:port, e.g. :8080 or 127.0.0.1:8080") from None
 
 
 class RouteMetrics:
@@ -313,7 +322,7 @@ class RouteProgram:
     def run(self) -> int:
         for name, address in (("metrics", self.options["metrics_address"]), ("health", self.options["health_address"])):
             if address:
-                _server, port = serve(self.metrics, *metrics_address(address))
+                _server, port = serve(self.metrics, *bind_address(address, f"{name}_address"))
                 log.info("%s endpoint on %s (port %d)", name.capitalize(), address, port)
         if self.api is None:
             self.api = kubernetes_api(self.options["kubeconfig"])
