@@ -110,6 +110,23 @@ KEA_SOURCE = (
                 "need different ids, e.g. kea/site2"),
     Option("take_over", "bool", False, "replace (and mark as this owner's) a record in the way that has no owner mark"),
 )
+# How Kubernetes routes become records (_sources/routes.py): the route program's and the route_records module's own
+# (not in catalogue(): owner_id has another default than the Kea source's). Seed 004's variables come first in env.
+DEFAULT_ROUTE_KINDS = ("Ingress", "IngressRoute", "HTTPRoute")
+ROUTE_SOURCE = (
+    Option("kubeconfig", "path", help="kubeconfig file (empty: the in-cluster service account)", env=("KUBECONFIG",)),
+    Option("namespaces", "list", (), "namespaces to read (empty: all)", env=("WATCH_NAMESPACE",)),
+    Option("kinds", "list", DEFAULT_ROUTE_KINDS, "kinds to read: Ingress, IngressRoute, HTTPRoute", env=("ROUTE_KINDS",)),
+    Option("traefik_legacy", "bool", False, "also read IngressRoutes of the legacy group traefik.containo.us"),
+    Option("zones", "list", (), "zones of the records: a route's name is kept when it lies in one (empty: every name)", env=("DNS_ZONE",)),
+    Option("target", help="address(es) of the routes' names before any status (the ingress load balancer), comma-separated",
+           env=("DNS_IP_ADDRESS",)),
+    Option("ttl", "int", 300, "TTL of the records (a route's TTL annotation overrides it)", env=("DNS_TTL_DEFAULT",)),
+    Option("tls_hosts", "bool", False, "Ingress spec.tls[].hosts are names too"),
+    Option("ingress_classes", "list", (), "IngressClasses to serve (empty: all)"),
+    Option("wildcards", "bool", False, "publish *.example.com names"),
+    Option("owner_id", default="k8s/default", help="owner id of the records (one per cluster, e.g. k8s/prod)", env=("ROUTE_OWNER_ID",)),
+)
 ARCHIVE = (
     Option("backup_dir", "path", help="directory of the archives"),
     Option("name", help="archive name"),

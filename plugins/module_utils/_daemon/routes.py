@@ -36,11 +36,11 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.rate import RateL
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.registry import dns_backend, dns_options
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.sync import DnsSync, Plan
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import InvalidInputError, KeaDnsError
-from ansible_collections.ddi.kea_dns.plugins.module_utils._options import TYPES, Option, options_from_env
+from ansible_collections.ddi.kea_dns.plugins.module_utils._options import DEFAULT_ROUTE_KINDS, ROUTE_SOURCE, TYPES, Option, options_from_env
 from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox.retry import Backoff
 from ansible_collections.ddi.kea_dns.plugins.module_utils._sources import route_watch
-from ansible_collections.ddi.kea_dns.plugins.module_utils._sources.route_hosts import RouteRecords, RouteSettings, route_records
-from ansible_collections.ddi.kea_dns.plugins.module_utils._sources.routes import DEFAULT_ROUTE_OWNER, RouteNames, RouteSource, held_names
+from ansible_collections.ddi.kea_dns.plugins.module_utils._sources.route_hosts import RouteRecords
+from ansible_collections.ddi.kea_dns.plugins.module_utils._sources.routes import RouteNames, RouteSource, held_names, records_of, route_settings
 
 try:
     from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -49,27 +49,16 @@ except ImportError:  # pragma: no cover - the program's requirements include pro
 
 log = logging.getLogger("ddi.kea_dns.routes")
 PREFIX = "kea_dns_routes"
-ROUTE_KINDS = ("Ingress", "IngressRoute", "HTTPRoute")
+ROUTE_KINDS = DEFAULT_ROUTE_KINDS
 
-# The program's own options; seed 004's environment variables come first in ``env``.
+# The program's own options, beside the route source's (ROUTE_SOURCE); seed 004's environment variables first in ``env``.
 OWN = (
-    Option("zones", "list", (), "zones of the records: a route's name is kept when it lies in one", env=("DNS_ZONE",)),
-    Option("target", help="the address of the routes' names before any status (the ingress load balancer)", env=("DNS_IP_ADDRESS",)),
-    Option("ttl", "int", 300, "TTL of the records (a route's TTL annotation overrides it)", env=("DNS_TTL_DEFAULT",)),
-    Option("namespaces", "list", (), "namespaces to watch (empty: all)", env=("WATCH_NAMESPACE",)),
-    Option("kinds", "list", ROUTE_KINDS, "kinds to watch: Ingress, IngressRoute, HTTPRoute", env=("ROUTE_KINDS",)),
-    Option("traefik_legacy", "bool", False, "also watch IngressRoutes of the legacy group traefik.containo.us"),
-    Option("tls_hosts", "bool", False, "Ingress spec.tls[].hosts are names too"),
-    Option("ingress_classes", "list", (), "IngressClasses to serve (empty: all)"),
-    Option("wildcards", "bool", False, "publish *.example.com names"),
-    Option("owner_id", default=DEFAULT_ROUTE_OWNER, help="owner id of the records", env=("ROUTE_OWNER_ID",)),
     Option("rate_limit", "float", 10.0, "requests per second to the DNS server", env=("ROUTE_RATE_LIMIT",)),
     Option("resync_interval", "float", 300.0, "seconds between full reconciles", env=("ROUTE_RESYNC_INTERVAL",)),
     Option("debounce", "float", 0.2, "seconds a burst of changes settles before it is applied"),
     Option("watch_timeout", "int", 300, "seconds a watch lasts before it is opened again (server timeoutSeconds)"),
     Option("read_timeout", "float", 90.0, "seconds without a byte after which a watch is taken as stalled"),
     Option("retry_max_interval", "float", 30.0, "longest wait between retries"),
-    Option("kubeconfig", help="kubeconfig file (empty: the in-cluster service account)", env=("KUBECONFIG",)),
     Option("log_level", default="INFO", help="log level", choices=("DEBUG", "INFO", "WARNING", "ERROR"), env=("LOG_LEVEL",)),
     Option("log_format", default="json", help="log format", choices=("text", "json"), env=("LOG_FORMAT",)),
     Option("metrics_address", default=":8080", help="[host]:port of /metrics (no host: every address; empty: off)", env=("METRICS_BIND_ADDRESS",)),
@@ -87,7 +76,7 @@ SEED_BACKEND_ENV = {"DNS_SERVER_URL": {"technitium": "technitium_api_url", "powe
 def _options() -> tuple[Option, ...]:
     shared = [dataclasses.replace(option, default=SEED_DEFAULTS.get(option.name, option.default),
                                   env=(("DNS_PROVIDER",) if option.name == "provider" else ()) + option.env) for option in dns_options()]
-    return (*OWN, *shared)
+    return (*ROUTE_SOURCE, *OWN, *shared)
 
 
 OPTIONS = _options()
@@ -136,10 +125,7 @@ def check(options: t.Mapping[str, t.Any]) -> None:
     for name in ("rate_limit", "resync_interval", "read_timeout", "retry_max_interval", "watch_timeout"):
         if options[name] <= 0:
             raise InvalidInputError(name, options[name], "must be greater than 0")
-    if not 0 < options["ttl"] <= 2147483647:
-        raise InvalidInputError("ttl", options["ttl"], "a TTL ranges from 1 to 2147483647")
-    if options["read_timeout"] <= min(options["watch_timeout"], 60):
-        log.debug("read_timeout %s s is short of the server's bookmark interval", options["read_timeout"])
+    route_settings(options)
     for name in ("metrics_address", "health_address"):
         if options[name]:
             bind_address(options[name], name)
@@ -202,8 +188,7 @@ class RouteProgram:
         self.secrets: set[str] = set()
         self.metrics = RouteMetrics()
         self.health = self.metrics.health
-        self.settings = RouteSettings(zones=tuple(options["zones"]), target=options["target"], tls_hosts=options["tls_hosts"],
-                                      ingress_classes=tuple(options["ingress_classes"]), wildcards=options["wildcards"], default_ttl=options["ttl"])
+        self.settings = route_settings(options)
         backend = dns_backend(options, on_secret=self.secrets.add, owned=True)
         self.backend = RateLimitedBackend(backend, RateLimit(options["rate_limit"]),
                                           lambda endpoint, seconds: self.metrics.requests.labels(endpoint).observe(seconds))
@@ -223,18 +208,13 @@ class RouteProgram:
         keys = set(keys)
         if any(key[0] == "Gateway" for key in keys):
             keys |= {key for key in objects if key[0] == "HTTPRoute"} | {key for key in self.records if key[0] == "HTTPRoute"}
-        gateways = {(key[1], key[2]): obj for key, obj in objects.items() if key[0] == "Gateway"}
         names: set[str] = set()
-        for key in keys:
-            if key[0] == "Gateway":
-                continue
+        for key, new in records_of(objects, self.settings, keys).items():
             old = self.records.pop(key, None)
             if old is not None:
                 names.update(old.names)
-            obj = objects.get(key)
-            if obj is None:
+            if new is None:
                 continue
-            new = route_records(route_watch.KINDS[key[0]].kind, obj, self.settings, gateways)
             for problem in new.problems:
                 log.warning("%s: %s", new.ref, problem)
                 self.metrics.invalid.inc()
@@ -304,9 +284,7 @@ class RouteProgram:
 
     # -- the loop ------------------------------------------------------------------------------------------------
     def watchers(self) -> list[route_watch.Watcher]:
-        kinds = list(self.options["kinds"]) + (["IngressRouteLegacy"] if self.options["traefik_legacy"] and "IngressRoute" in self.options["kinds"] else [])
-        if "HTTPRoute" in kinds:
-            kinds.append("Gateway")
+        kinds = route_watch.watched_kinds(self.options["kinds"], self.options["traefik_legacy"])
         return [route_watch.Watcher(self.api, kind, namespace or None, self.cache, self.stopping, watch_timeout=self.options["watch_timeout"],
                                     read_timeout=self.options["read_timeout"], retry_max_interval=self.options["retry_max_interval"])
                 for kind in kinds for namespace in (self.options["namespaces"] or [""])]

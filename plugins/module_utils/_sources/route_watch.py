@@ -66,6 +66,45 @@ KINDS = {
 ObjectKey = tuple[str, str, str]  # (kind name of KINDS, namespace, name)
 
 
+def watched_kinds(kinds: t.Iterable[str], traefik_legacy: bool = False) -> list[str]:
+    """The KINDS to read for the route kinds asked: the legacy Traefik group when asked, the Gateways of HTTPRoutes."""
+    found = list(kinds)
+    if traefik_legacy and "IngressRoute" in found:
+        found.append("IngressRouteLegacy")
+    if "HTTPRoute" in found:
+        found.append("Gateway")
+    return found
+
+
+def list_kind(api: t.Any, name: str, namespace: str | None, timeouts: t.Any = None,
+              on_request: t.Callable[[str], None] | None = None) -> tuple[str, str, dict[ObjectKey, dict]]:
+    """Every page of the list of KINDS[name] (in ``namespace``, or all): (the version served, the list's
+    resourceVersion, the objects). NotServed when no version of it is served (its CRD is not installed)."""
+    _libraries()
+    kind = KINDS[name]
+    for version in kind.versions:
+        try:
+            listed, token, resource_version = {}, None, ""
+            while True:
+                if on_request is not None:
+                    on_request("list")
+                extra = {"_continue": token} if token else {}
+                if namespace:
+                    page = api.list_namespaced_custom_object(kind.group, version, namespace, kind.plural, limit=LIST_PAGE, _request_timeout=timeouts,
+                                                             **extra)
+                else:
+                    page = api.list_cluster_custom_object(kind.group, version, kind.plural, limit=LIST_PAGE, _request_timeout=timeouts, **extra)
+                listed.update({object_key(name, item): item for item in page.get("items") or []})
+                meta = page.get("metadata") or {}
+                token, resource_version = meta.get("continue"), meta.get("resourceVersion") or resource_version
+                if not token:
+                    return version, resource_version, listed
+        except kubernetes.client.ApiException as exc:
+            if exc.status != 404:
+                raise
+    raise NotServed(f"{kind.group} {'/'.join(kind.versions)} {kind.plural} is not served (CRD not installed)")
+
+
 def object_key(kind: str, obj: t.Mapping) -> ObjectKey:
     meta = obj.get("metadata") or {}
     return kind, meta.get("namespace") or "", meta.get("name") or ""
@@ -151,34 +190,12 @@ class Watcher(threading.Thread):
         self.version = self.kind.versions[0]
         self.current: t.Any = None  # the open watch
 
-    def _call(self, what: str, **kwargs: t.Any) -> t.Any:
-        self.on_request(what)
-        args = (self.kind.group, self.version)
-        if self.namespace:
-            return self.api.list_namespaced_custom_object(*args, self.namespace, self.kind.plural, _request_timeout=self.timeouts, **kwargs)
-        return self.api.list_cluster_custom_object(*args, self.kind.plural, _request_timeout=self.timeouts, **kwargs)
-
     def _list(self) -> str:
         """Every page of the list into the cache; returns the list's resourceVersion."""
-        for version in self.kind.versions:
-            self.version = version
-            try:
-                listed, token, resource_version = {}, None, ""
-                while True:
-                    page = self._call("list", limit=LIST_PAGE, **({"_continue": token} if token else {}))
-                    listed.update({object_key(self.key, item): item for item in page.get("items") or []})
-                    meta = page.get("metadata") or {}
-                    token, resource_version = meta.get("continue"), meta.get("resourceVersion") or resource_version
-                    if not token:
-                        break
-            except kubernetes.client.ApiException as exc:
-                if exc.status == 404:
-                    continue
-                raise
-            self.cache.replace(self.key, self.namespace, listed)
-            self.status.objects = len(listed)
-            return resource_version
-        raise NotServed(f"{self.kind.group} {'/'.join(self.kind.versions)} {self.kind.plural} is not served (CRD not installed)")
+        self.version, resource_version, listed = list_kind(self.api, self.key, self.namespace, self.timeouts, self.on_request)
+        self.cache.replace(self.key, self.namespace, listed)
+        self.status.objects = len(listed)
+        return resource_version
 
     def _watch(self, resource_version: str) -> str:
         """Events into the cache until the watch ends; returns the last resourceVersion seen."""

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import RRset, RRsetKey
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.sync import Desired, FindZone
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import InvalidInputError, NotFoundError
-from ansible_collections.ddi.kea_dns.plugins.module_utils._sources.route_hosts import RouteRecords, RouteSettings
+from ansible_collections.ddi.kea_dns.plugins.module_utils._sources.route_hosts import RouteRecords, RouteSettings, route_records
+from ansible_collections.ddi.kea_dns.plugins.module_utils._sources.route_watch import KINDS, ObjectKey
 
 DEFAULT_ROUTE_OWNER = "k8s/default"
 NAME_TYPES = ("A", "AAAA")
@@ -33,6 +34,28 @@ class RouteNames:
     """What a batch of route changes touches: the names of the changed routes, before and after the change."""
 
     names: frozenset[str]
+
+
+def route_settings(options: t.Mapping[str, t.Any]) -> RouteSettings:
+    """The settings from the route source's options (``_options.ROUTE_SOURCE``)."""
+    if not 0 < options["ttl"] <= 2147483647:
+        raise InvalidInputError("ttl", options["ttl"], "a TTL ranges from 1 to 2147483647")
+    return RouteSettings(zones=tuple(options["zones"] or ()), target=options["target"] or None, tls_hosts=options["tls_hosts"],
+                         ingress_classes=tuple(options["ingress_classes"] or ()), wildcards=options["wildcards"], default_ttl=options["ttl"])
+
+
+def records_of(objects: t.Mapping[ObjectKey, t.Mapping], settings: RouteSettings,
+               keys: t.Iterable[ObjectKey] | None = None) -> dict[ObjectKey, RouteRecords | None]:
+    """What the routes among ``objects`` (of ``keys``, or all) want; None for a key whose object is gone. An HTTPRoute
+    reads the Gateways of ``objects``; a Gateway itself wants nothing."""
+    gateways = {(key[1], key[2]): obj for key, obj in objects.items() if key[0] == "Gateway"}
+    found: dict[ObjectKey, RouteRecords | None] = {}
+    for key in objects if keys is None else keys:
+        if key[0] == "Gateway":
+            continue
+        obj = objects.get(key)
+        found[key] = None if obj is None else route_records(KINDS[key[0]].kind, obj, settings, gateways)
+    return found
 
 
 def held_names(items: t.Iterable[RouteRecords]) -> frozenset[str]:
