@@ -105,6 +105,9 @@ def load(argv: t.Sequence[str] | None = None, environ: t.Mapping[str, str] | Non
         name = by_provider.get(provider)
         if name and environ.get(variable) and name not in from_env:
             from_env[name] = environ[variable]
+    for source in (given, from_env):  # seed 004 writes LOG_LEVEL=info
+        if isinstance(source.get("log_level"), str):
+            source["log_level"] = source["log_level"].upper()
     options = {}
     for option in OPTIONS:
         if option.name in given and not option.env_only:

@@ -14,7 +14,7 @@ import yaml
 
 from ansible_collections.ddi.kea_dns.plugins.doc_fragments import dns, kea_db, naming, vault
 from ansible_collections.ddi.kea_dns.plugins.module_utils import _options
-from ansible_collections.ddi.kea_dns.plugins.module_utils._daemon import config
+from ansible_collections.ddi.kea_dns.plugins.module_utils._daemon import config, routes
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns import registry
 from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox import events
 
@@ -29,7 +29,10 @@ FRAGMENTS = {
     **{f"dns.{name.upper()}": (getattr(dns.ModuleDocFragment, name.upper()), provider.options) for name, provider in registry.BACKENDS.items()},
 }
 # Role variables named otherwise than <role>_<option>.
-ROLE_ALIASES = {"kea_db_events_schema": "events_schema", "kea_db_events_channel": "events_channel"}
+ROLE_ALIASES = {"kea_db_events_schema": "events_schema", "kea_db_events_channel": "events_channel",
+                "route_dns_target_address": "target", "route_dns_watch_namespaces": "namespaces"}
+# The options a role's variables stand for: the catalogue's, or a program's own.
+ROLE_OPTIONS = {"route_dns": {option.name: option for option in routes.OPTIONS}}
 # Role defaults that differ from the catalogue's on purpose, and why.
 ROLE_DEFAULTS = {
     "kea_db_events_db_user": "the outbox and triggers are installed by the owner of Kea's tables (postgres), not a login role",
@@ -137,14 +140,17 @@ def test_role_variables_of_catalogue_options_agree(role):
     with open(os.path.join(ROOT, "roles", role, "meta", "argument_specs.yml"), encoding="utf-8") as handle:
         options = yaml.safe_load(handle)["argument_specs"]["main"]["options"]
     matched = 0
+    known = ROLE_OPTIONS.get(role, CATALOGUE)
     for variable, spec in options.items():
         name = ROLE_ALIASES.get(variable, variable[len(role) + 1:])
-        if name in CATALOGUE:
+        if name in known:
             matched += 1
-            option = CATALOGUE[name]
+            option = known[name]
             assert spec.get("type", "str") in (option.type, "raw"), variable
             if variable not in ROLE_DEFAULTS:
-                assert spec.get("default") == option.default_value or (option.env_only and spec.get("default") in (None, "")), variable
+                # A role writes an unset string as "" (a template cannot tell it from None).
+                unset = option.env_only or option.default_value is None
+                assert spec.get("default") == option.default_value or (unset and spec.get("default") in (None, "")), variable
             assert (sorted(spec["choices"]) if spec.get("choices") else None) == (sorted(option.choices) if option.choices else None), variable
     defaults = options.get(f"{role}_config_defaults", {}).get("default") or {}
     for key, value in defaults.items():  # the daemon's config file keys the role writes
