@@ -5,7 +5,8 @@
 (``_options.py``; the DNS backends' options from ``_dns/registry.py``), with Ansible's environment fallbacks.
 
 Each group is one builder here and one doc fragment of the same name (``kea_db`` <-> ``plugins/doc_fragments/kea_db.py``,
-``vault`` <-> ``vault.py``, ``naming`` <-> ``naming.py``, ``dns`` <-> ``dns.py``, ``archive`` <-> ``archive.py``);
+``vault`` <-> ``vault.py``, ``naming`` <-> ``naming.py``, ``dns`` <-> ``dns.py``, ``archive`` <-> ``archive.py``,
+``route_source`` <-> ``route_source.py``);
 ``tests/unit/plugins/module_utils/test_options_catalogue.py`` checks that the fragments document what the catalogue
 declares. The DNS options are imported only by the modules that take them: ``kea_reservation`` and ``lease_backup``
 import no DNS code.
@@ -17,7 +18,7 @@ import typing as t
 
 from ansible.module_utils.common.parameters import env_fallback
 
-from ansible_collections.ddi.kea_dns.plugins.module_utils._options import ARCHIVE, KEA_DB, KEA_SOURCE, NAMING, OUTBOX, VAULT, Option
+from ansible_collections.ddi.kea_dns.plugins.module_utils._options import ARCHIVE, KEA_DB, KEA_SOURCE, NAMING, OUTBOX, ROUTE_SOURCE, VAULT, Option
 
 
 def argspec(options: t.Iterable[Option], *names: str) -> dict[str, dict[str, t.Any]]:
@@ -55,6 +56,10 @@ def outbox_argspec(*names: str) -> dict:
 
 def kea_source_argspec(*names: str) -> dict:
     return argspec(KEA_SOURCE, *names)
+
+
+def route_source_argspec() -> dict:
+    return argspec(ROUTE_SOURCE)
 
 
 def dns_provider_argspec(provider: str) -> dict:

@@ -12,7 +12,7 @@ import re
 import pytest
 import yaml
 
-from ansible_collections.ddi.kea_dns.plugins.doc_fragments import dns, kea_db, naming, vault
+from ansible_collections.ddi.kea_dns.plugins.doc_fragments import dns, kea_db, naming, route_source, vault
 from ansible_collections.ddi.kea_dns.plugins.module_utils import _options
 from ansible_collections.ddi.kea_dns.plugins.module_utils._daemon import config, routes
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns import registry
@@ -26,6 +26,7 @@ FRAGMENTS = {
     "vault": (vault.ModuleDocFragment.DOCUMENTATION, _options.VAULT),
     "naming": (naming.ModuleDocFragment.DOCUMENTATION, _options.NAMING),
     "dns": (dns.ModuleDocFragment.DOCUMENTATION, registry.DNS_OPTIONS),
+    "route_source": (route_source.ModuleDocFragment.DOCUMENTATION, _options.ROUTE_SOURCE),
     **{f"dns.{name.upper()}": (getattr(dns.ModuleDocFragment, name.upper()), provider.options) for name, provider in registry.BACKENDS.items()},
 }
 # Role variables named otherwise than <role>_<option>.
