@@ -158,3 +158,40 @@ def test_requests_to_the_dns_server_never_exceed_the_cap(kube, request, programs
     assert target.server.max_rate(1.0, since=started) <= 8, target.server.max_rate(1.0, since=started)
     assert took >= 40 / 8 - 1  # the cap, not the server, set the pace
     assert all(target.server.query(name(f"svc{index}")) == ["192.0.2.10"] for index in range(40))
+
+
+def test_dev_mode_writes_the_hosts_file(kube, programs, tmp_path):
+    """Seed 004's dev mode: the routes in a managed block of a hosts file instead of a DNS server."""
+    hosts = tmp_path / "hosts"
+    hosts.write_text("127.0.0.1 localhost\n")
+    publish(kube, ingress("web", name("web")))
+    routes = RouteProcess({"zones": [ZONE], "provider": "hosts_file", "hosts_file_path": str(hosts), "read_timeout": 3.0}, kube.env())
+    programs.append(routes.start())
+    wait_for(lambda: f"192.0.2.10\t{name('web')}\t" in hosts.read_text(), 10, "the hosts file entry")
+    kube.delete("Ingress/default/web")
+    wait_for(lambda: name("web") not in hosts.read_text(), 10, "the entry removed")
+    assert hosts.read_text().startswith("127.0.0.1 localhost\n") and "# Total entries: 0" in hosts.read_text()
+
+
+def test_the_listener_and_the_route_program_share_a_zone(request, pipeline_db, listeners, kube, programs):
+    """Both pipelines on one Knot zone at once: each reconcile keeps its own records and never touches the other's,
+    even where a route names a BMC."""
+    from tests.harness.pipeline import INSERT, daemon, kea_write  # pylint: disable=import-outside-toplevel
+
+    knot = listener_target(request, "knot")
+    listener = daemon(pipeline_db, knot)
+    listeners.append(listener.start())
+    routes = program(kube, knot, programs, resync_interval=1.0).start()
+    kea_write(pipeline_db, [(INSERT, ("aabbccdd0301", "10.99.3.1", "us3-cab30-ru1-idrac"))])
+    publish(kube, ingress("grafana", name("grafana"), name("us3-cab30-ru1-idrac")))
+    wait_for(lambda: knot.server.query(name("grafana")) == ["192.0.2.10"], 10, "the route's record")
+    wait_for(lambda: knot.server.query(name("us3-cab30-ru1-idrac")) == ["10.99.3.1"], 10, "the reservation's record")
+    time.sleep(2.5)  # two route resyncs
+    assert listener.stop() == 0
+    assert listener.run_once().returncode == 0  # a full Kea reconcile
+    listener.start()
+    assert knot.server.query(name("grafana")) == ["192.0.2.10"] and knot.server.query(name("us3-cab30-ru1-idrac")) == ["10.99.3.1"]
+    assert routes.metrics().get("kea_dns_routes_dns_conflicts_total", 0) >= 1  # the BMC name is the Kea pipeline's
+    kube.delete("Ingress/default/grafana")
+    kea_write(pipeline_db, [("DELETE FROM hosts", ())])
+    wait_for(lambda: knot.server.query(name("grafana")) == [] and knot.server.query(name("us3-cab30-ru1-idrac")) == [], 10, "both removed")
