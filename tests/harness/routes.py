@@ -34,7 +34,7 @@ class RouteProcess:
         self.base = tempfile.mkdtemp(prefix="kea-dns-routes-")
         self.metrics_port, self.health_port = free_port(), free_port()
         self.options = {"metrics_address": f"127.0.0.1:{self.metrics_port}", "health_address": f"127.0.0.1:{self.health_port}",
-                        "log_format": "text", "log_level": "DEBUG", "retry_max_interval": 2.0, "debounce": 0.05, **options}
+                        "log_format": "text", "log_level": "DEBUG", "retry_max_interval": 2.0, **options}
         self.env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": collections_path(), **env}
         self.log_path = os.path.join(self.base, "routes.log")
         self.proc: subprocess.Popen | None = None

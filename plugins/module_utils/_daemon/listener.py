@@ -14,7 +14,6 @@ row that can never be applied -> skipped with its reason, counted.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import datetime
 import logging
 import os
@@ -25,6 +24,7 @@ import typing as t
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._daemon import config
 from ansible_collections.ddi.kea_dns.plugins.module_utils._daemon.inventory_writer import InventoryFiles
+from ansible_collections.ddi.kea_dns.plugins.module_utils._daemon.memory import release_freed_memory
 from ansible_collections.ddi.kea_dns.plugins.module_utils._daemon.metrics import Metrics
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import Change
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.registry import dns_backend
@@ -53,13 +53,6 @@ class DnsFailure(Exception):
 
 class DnsRejected(Exception):
     """The DNS backend refused a change: find the row that causes it and skip that row."""
-
-
-def release_freed_memory() -> None:
-    """Hand the memory a reconcile freed back to the system (glibc keeps it otherwise: at 100,000 reservations the
-    daemon stayed at the reconcile's peak, about 300 MB, for its whole life)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def describe(change: Change) -> str:

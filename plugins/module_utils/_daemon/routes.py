@@ -28,8 +28,10 @@ import threading
 import time
 import typing as t
 
+from ansible_collections.ddi.kea_dns.plugins.module_utils._backoff import Backoff
 from ansible_collections.ddi.kea_dns.plugins.module_utils._daemon.config import coerce, metrics_address
 from ansible_collections.ddi.kea_dns.plugins.module_utils._daemon.logs import setup_logging
+from ansible_collections.ddi.kea_dns.plugins.module_utils._daemon.memory import release_freed_memory
 from ansible_collections.ddi.kea_dns.plugins.module_utils._daemon.metrics import Health, serve
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.ownership import check_owner_id
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.rate import RateLimit, RateLimitedBackend
@@ -37,7 +39,6 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.registry import d
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.sync import DnsSync, Plan
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import InvalidInputError, KeaDnsError
 from ansible_collections.ddi.kea_dns.plugins.module_utils._options import DEFAULT_ROUTE_KINDS, ROUTE_SOURCE, TYPES, Option, options_from_env
-from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox.retry import Backoff
 from ansible_collections.ddi.kea_dns.plugins.module_utils._sources import route_watch
 from ansible_collections.ddi.kea_dns.plugins.module_utils._sources.route_hosts import RouteRecords
 from ansible_collections.ddi.kea_dns.plugins.module_utils._sources.routes import RouteNames, RouteSource, held_names, records_of, route_settings
@@ -49,13 +50,15 @@ except ImportError:  # pragma: no cover - the program's requirements include pro
 
 log = logging.getLogger("ddi.kea_dns.routes")
 PREFIX = "kea_dns_routes"
+GAUGE_INTERVAL = 5.0  # seconds between two updates of the records and resources_watched gauges
 ROUTE_KINDS = DEFAULT_ROUTE_KINDS
 
 # The program's own options, beside the route source's (ROUTE_SOURCE); seed 004's environment variables first in ``env``.
 OWN = (
-    Option("rate_limit", "float", 10.0, "requests per second to the DNS server", env=("ROUTE_RATE_LIMIT",)),
+    Option("rate_limit", "float", help="requests per second to the DNS server (default: the backend's, 10 for Technitium, 100 for the others)",
+           env=("ROUTE_RATE_LIMIT",)),
     Option("resync_interval", "float", 300.0, "seconds between full reconciles", env=("ROUTE_RESYNC_INTERVAL",)),
-    Option("debounce", "float", 0.2, "seconds a burst of changes settles before it is applied"),
+    Option("debounce", "float", 0.02, "seconds a burst of changes settles before it is applied (at most 1 s in all)"),
     Option("watch_timeout", "int", 300, "seconds a watch lasts before it is opened again (server timeoutSeconds)"),
     Option("read_timeout", "float", 90.0, "seconds without a byte after which a watch is taken as stalled"),
     Option("retry_max_interval", "float", 30.0, "longest wait between retries"),
@@ -126,7 +129,7 @@ def check(options: t.Mapping[str, t.Any]) -> None:
     if unknown or not options["kinds"]:
         raise InvalidInputError("kinds", options["kinds"], f"expected one or more of {', '.join(ROUTE_KINDS)}")
     for name in ("rate_limit", "resync_interval", "read_timeout", "retry_max_interval", "watch_timeout"):
-        if options[name] <= 0:
+        if options[name] is not None and options[name] <= 0:
             raise InvalidInputError(name, options[name], "must be greater than 0")
     route_settings(options)
     for name in ("metrics_address", "health_address"):
@@ -193,7 +196,7 @@ class RouteProgram:
         self.health = self.metrics.health
         self.settings = route_settings(options)
         backend = dns_backend(options, on_secret=self.secrets.add, owned=True)
-        self.backend = RateLimitedBackend(backend, RateLimit(options["rate_limit"]),
+        self.backend = RateLimitedBackend(backend, RateLimit(options["rate_limit"] or backend.traits.rate_limit),
                                           lambda endpoint, seconds: self.metrics.requests.labels(endpoint).observe(seconds))
         self.api = api
         self.cache = route_watch.Cache()
@@ -202,6 +205,7 @@ class RouteProgram:
         self.stopping = threading.Event()
         self.dns_backoff = Backoff(options["retry_max_interval"])
         self.dns_retry_at = 0.0
+        self.gauges_at = -GAUGE_INTERVAL
 
     # -- routes -> records --------------------------------------------------------------------------------------
     def refresh(self, keys: t.Iterable[route_watch.ObjectKey]) -> set[str]:
@@ -238,7 +242,9 @@ class RouteProgram:
             log.warning("Conflict: %s", conflict)
         self.metrics.last_sync.set(time.time())
         self.metrics.reconcile_duration.set(time.monotonic() - started)
-        self.update_gauges()
+        if time.monotonic() - self.gauges_at >= GAUGE_INTERVAL:  # they walk every route: not after every change
+            self.update_gauges()
+            self.gauges_at = time.monotonic()
 
     def update_gauges(self) -> None:
         self.metrics.records.clear()
@@ -278,6 +284,7 @@ class RouteProgram:
         if done:
             self.unapplied.clear()
             self.health.reconciled = True
+            release_freed_memory()
         return done
 
     def apply_touched(self) -> None:

@@ -186,6 +186,8 @@ class Traits:
     # Changes per backend call in a reconcile. Larger where every commit costs in proportion to the zone (Knot);
     # PowerDNS refuses a request body over its webserver-max-bodysize (2 MB by default): see powerdns.py.
     reconcile_chunk: int = 1000
+    # Requests per second the route program sends at most unless its rate_limit says otherwise (seed 004: 10 to Technitium).
+    rate_limit: float = 100.0
 
 
 class DnsBackend(abc.ABC):

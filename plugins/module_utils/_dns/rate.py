@@ -4,7 +4,7 @@
 """PRIVATE to the collection: a cap on the requests per second a DNS backend receives (seed 004: 10 per second to
 Technitium), for any backend.
 
-``RateLimitedBackend`` wraps a backend and takes one token of a token bucket per request it makes. Backends with a
+``RateLimitedBackend`` wraps a backend and counts every request it makes against ``RateLimit``. Backends with a
 native batch (PowerDNS, Knot, RFC 2136, the hosts file) make one request per read or per zone batch; those without
 (Technitium, SOLIDserver) make one per name read and one per record value written or deleted, so their reads are
 split by name and their batches by change, each taking as many tokens as it makes requests.
@@ -12,6 +12,7 @@ split by name and their batches by change, each taking as many tokens as it make
 
 from __future__ import annotations
 
+import collections
 import threading
 import time
 import typing as t
@@ -19,35 +20,35 @@ import typing as t
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import Change, DnsBackend, RRset, RRsetKey
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import KeaDnsError, PartiallyAppliedError
 
-MARGIN = 0.01  # requests are spaced 1% wider than the cap: the time on the way never packs cap + 1 into one second
+MARGIN = 0.01  # the window is 1% longer than a second: the time on the way never packs cap + 1 into one second
 
 
 class RateLimit:
-    """A token bucket: ``rate`` tokens per second, at most ``burst`` saved up (default 1: requests evenly spaced, so no
-    window of one second holds more than ``rate``)."""
+    """At most ``rate`` requests in any window of one second (a sliding window): after a quiet spell a few requests go
+    at once (a single change is not slowed down), a long run is held to ``rate`` per second. Below one per second, one
+    request per ``1 / rate`` seconds."""
 
-    def __init__(self, rate: float, burst: float | None = None, clock: t.Callable[[], float] = time.monotonic,
-                 sleep: t.Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, rate: float, clock: t.Callable[[], float] = time.monotonic, sleep: t.Callable[[float], None] = time.sleep) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
-        self.rate = rate * (1 - MARGIN)
-        self.burst = max(1.0, burst if burst is not None else 1.0)
+        self.window = max(1.0, 1.0 / rate) * (1 + MARGIN)
+        self.count = max(1, int(rate * max(1.0, 1.0 / rate) + 1e-9))
         self.clock, self.sleep = clock, sleep
-        self.tokens = self.burst
-        self.stamp = clock()
+        self.sent: collections.deque[float] = collections.deque()
         self.lock = threading.Lock()
 
     def take(self, count: int = 1) -> None:
-        """Wait until ``count`` requests may be made (one at a time, so a large count never waits for a full bucket)."""
+        """Wait until ``count`` more requests may be made (one at a time)."""
         for _request in range(max(1, count)):
             with self.lock:
-                now = self.clock()
-                self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-                self.stamp = now
-                wait = 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
-                self.tokens -= 1
-            if wait > 0:
-                self.sleep(wait)
+                while True:
+                    now = self.clock()
+                    while self.sent and now - self.sent[0] >= self.window - 1e-9:  # (the float error of a sleep)
+                        self.sent.popleft()
+                    if len(self.sent) < self.count:
+                        self.sent.append(now)
+                        break
+                    self.sleep(self.window - (now - self.sent[0]))
 
 
 def _requests(change: Change) -> int:

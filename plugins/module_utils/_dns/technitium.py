@@ -58,7 +58,7 @@ def _owner(comments: object) -> str | None:
 
 
 class TechnitiumBackend(DnsBackend):
-    traits = Traits(name="technitium", native_batch=False, ownership=True, can_list_zone=True)
+    traits = Traits(name="technitium", native_batch=False, ownership=True, can_list_zone=True, rate_limit=10.0)
 
     def __init__(self, settings: TechnitiumSettings) -> None:
         if not settings.token:

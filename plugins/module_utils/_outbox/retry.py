@@ -13,6 +13,7 @@ given up.
 
 from __future__ import annotations
 
+from ansible_collections.ddi.kea_dns.plugins.module_utils._backoff import Backoff  # noqa: F401 - the outbox consumers' retry.Backoff
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import AuthenticationError, NotFoundError, TransportError
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.db import psycopg2
 
@@ -24,17 +25,3 @@ REFUSALS_BEFORE_SKIP = 3  # a row the DNS backend refuses this many times (with 
 def retried(exc: BaseException) -> bool:
     """Whether a DNS error is a state of the backend (retry the rows later), not a refusal of the rows."""
     return isinstance(exc, DNS_RETRIED) or isinstance(getattr(exc, "cause", None), DNS_RETRIED)
-
-
-class Backoff:
-    """Waits between retries: 1 s, then doubled up to ``maximum``; reset after a success."""
-
-    def __init__(self, maximum: float, first: float = 1.0) -> None:
-        self.first, self.maximum, self.current = first, maximum, 0.0
-
-    def next(self) -> float:
-        self.current = self.first if not self.current else min(self.current * 2, self.maximum)
-        return self.current
-
-    def reset(self) -> None:
-        self.current = 0.0

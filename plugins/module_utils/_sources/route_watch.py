@@ -18,14 +18,20 @@ removes an object.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import logging
+import os
+import re
+import sys
 import threading
 import time
+import types
 import typing as t
 from dataclasses import dataclass
 
+from ansible_collections.ddi.kea_dns.plugins.module_utils._backoff import Backoff
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import MissingLibraryError
-from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox.retry import Backoff
 
 log = logging.getLogger("ddi.kea_dns.routes")
 kubernetes: t.Any = None
@@ -36,11 +42,56 @@ def _libraries() -> None:
     global kubernetes
     if kubernetes is None:
         try:
-            import kubernetes as library
-            import kubernetes.watch  # noqa: F401 - a submodule the package does not import itself
+            kubernetes = sys.modules.get("kubernetes") or _client_parts()
         except ImportError:  # pragma: no cover - the route program's requirements include kubernetes
             raise MissingLibraryError("kubernetes", "kubernetes") from None
-        kubernetes = library
+
+
+def _package(name: str, path: str) -> types.ModuleType:
+    module = types.ModuleType(name)
+    module.__path__ = [path]
+    module.__package__ = name
+    sys.modules[name] = module
+    return module
+
+
+def _client_parts() -> types.ModuleType:
+    """The parts of the ``kubernetes`` package the route source uses: the configuration loaders, the API client with
+    ``CustomObjectsApi`` and ``Watch``. ``import kubernetes`` loads every API class and every model (38 MB resident,
+    most of the route program's budget); the packages ``kubernetes``, ``kubernetes.client`` and its ``api`` and
+    ``models`` are made here without running their ``__init__``, and a model is imported when something asks for it.
+    Tested with the pinned client (requirements.txt) by every route test."""
+    spec = importlib.util.find_spec("kubernetes")
+    if spec is None or not spec.origin:
+        raise ImportError("kubernetes")
+    root = os.path.dirname(spec.origin)
+    package = _package("kubernetes", root)
+    client = package.client = _package("kubernetes.client", os.path.join(root, "client"))
+    models = client.models = _package("kubernetes.client.models", os.path.join(root, "client", "models"))
+
+    def model(name: str) -> t.Any:
+        if not name[:1].isupper():
+            raise AttributeError(name)
+        return getattr(importlib.import_module("kubernetes.client.models." + re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()), name)
+
+    models.__getattr__ = model  # type: ignore[method-assign]
+    _package("kubernetes.client.api", os.path.join(root, "client", "api"))
+    for name in ("configuration", "api_client", "rest", "exceptions", "api.custom_objects_api"):
+        importlib.import_module(f"kubernetes.client.{name}")
+    modules = sys.modules
+    client.Configuration = modules["kubernetes.client.configuration"].Configuration
+    client.ApiClient = modules["kubernetes.client.api_client"].ApiClient
+    client.ApiException = modules["kubernetes.client.exceptions"].ApiException
+    client.CustomObjectsApi = modules["kubernetes.client.api.custom_objects_api"].CustomObjectsApi
+    client.rest, client.exceptions = modules["kubernetes.client.rest"], modules["kubernetes.client.exceptions"]
+    config = package.config = _package("kubernetes.config", os.path.join(root, "config"))
+    config.ConfigException = importlib.import_module("kubernetes.config.config_exception").ConfigException
+    # Inside the cluster only the service account loader is needed; kube_config (OAuth, exec plugins) is loaded for a
+    # kubeconfig file only.
+    config.load_incluster_config = lambda: importlib.import_module("kubernetes.config.incluster_config").load_incluster_config()
+    config.load_kube_config = lambda **kwargs: importlib.import_module("kubernetes.config.kube_config").load_kube_config(**kwargs)
+    package.watch = importlib.import_module("kubernetes.watch")
+    return package
 
 
 class NotServed(Exception):
@@ -94,7 +145,7 @@ def list_kind(api: t.Any, name: str, namespace: str | None, timeouts: t.Any = No
                                                              **extra)
                 else:
                     page = api.list_cluster_custom_object(kind.group, version, kind.plural, limit=LIST_PAGE, _request_timeout=timeouts, **extra)
-                listed.update({object_key(name, item): item for item in page.get("items") or []})
+                listed.update({object_key(name, item): slim(item) for item in page.get("items") or []})
                 meta = page.get("metadata") or {}
                 token, resource_version = meta.get("continue"), meta.get("resourceVersion") or resource_version
                 if not token:
@@ -103,6 +154,15 @@ def list_kind(api: t.Any, name: str, namespace: str | None, timeouts: t.Any = No
             if exc.status != 404:
                 raise
     raise NotServed(f"{kind.group} {'/'.join(kind.versions)} {kind.plural} is not served (CRD not installed)")
+
+
+def slim(obj: t.Mapping) -> dict:
+    """What the route source reads of an object (metadata name, namespace, annotations and versions; spec; status):
+    a cluster's objects also carry managedFields and other metadata, often more than the rest together."""
+    meta = obj.get("metadata") or {}
+    kept = {key: meta[key] for key in ("name", "namespace", "annotations", "resourceVersion", "generation") if meta.get(key) is not None}
+    return {key: value for key, value in (("apiVersion", obj.get("apiVersion")), ("kind", obj.get("kind")), ("metadata", kept),
+                                          ("spec", obj.get("spec")), ("status", obj.get("status"))) if value is not None}
 
 
 def object_key(kind: str, obj: t.Mapping) -> ObjectKey:
@@ -209,7 +269,7 @@ class Watcher(threading.Thread):
             resource_version = (obj.get("metadata") or {}).get("resourceVersion") or resource_version
             kind = event.get("type")
             if kind in ("ADDED", "MODIFIED"):
-                self.cache.put(object_key(self.key, obj), obj)
+                self.cache.put(object_key(self.key, obj), slim(obj))
             elif kind == "DELETED":
                 self.cache.put(object_key(self.key, obj), None)
             if self.stopping.is_set():

@@ -38,6 +38,7 @@ ROLE_OPTIONS = {"route_dns": {option.name: option for option in routes.OPTIONS}}
 ROLE_DEFAULTS = {
     "kea_db_events_db_user": "the outbox and triggers are installed by the owner of Kea's tables (postgres), not a login role",
     "kea_server_db_vault_path": "empty: Kea's own config takes kea_server_db_password unless a Vault path is given",
+    "route_dns_rate_limit": "the manifests state seed 004's cap of 10 per second; the program's unset default is the backend's own",
 }
 
 
