@@ -198,7 +198,7 @@ def test_deployment_one_replica_probes_limits_security_and_token_by_reference(re
     assert container["command"] == ["python3", "/usr/share/ansible/collections/ansible_collections/ddi/kea_dns/roles/route_dns/files/route_dns_sync.py"]
     assert container["securityContext"] == {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "privileged": False,
                                             "capabilities": {"drop": ["ALL"]}}
-    assert container["resources"]["limits"]["memory"] == "64Mi"
+    assert container["resources"]["limits"]["memory"] == "96Mi"
     ports = {port["name"]: port["containerPort"] for port in container["ports"]}
     assert ports == {"metrics": 8080, "health": 8081}
     assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
