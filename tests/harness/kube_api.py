@@ -202,16 +202,16 @@ class KubeApiEmulator(EmulatedServer):
 
     def _resolve(self, kind: str) -> Resource:
         """``Kind``, ``Kind.group`` or ``plural[.group]``: the first installed resource that fits."""
-        name, _, group = kind.partition(".")
+        name, _dot, group = kind.partition(".")
         for resource in self.resources.values():
             if name in (resource.kind, resource.plural) and group in ("", resource.group):
                 return resource
         raise KeyError(f"no such kind installed: {kind}")
 
     def _ref(self, ref: str) -> tuple[Resource, tuple[str, str]]:
-        kind, _, rest = ref.partition("/")
+        kind, _slash, rest = ref.partition("/")
         resource = self._resolve(kind)
-        namespace, _, name = rest.rpartition("/")
+        namespace, _slash, name = rest.rpartition("/")
         return resource, ((namespace or "default") if resource.namespaced else "", name)
 
     def _bump(self) -> int:
@@ -233,7 +233,7 @@ class KubeApiEmulator(EmulatedServer):
 
         An apply that changes nothing is no update: no new resourceVersion, no event. Returns the stored object.
         """
-        group, _, version = obj["apiVersion"].rpartition("/")
+        group, _slash, version = obj["apiVersion"].rpartition("/")
         resource = self._resolve(f"{obj['kind']}.{group}")
         if version not in resource.versions:
             raise KeyError(f"{resource.plural}.{group} does not serve {version}")
@@ -302,11 +302,11 @@ class KubeApiEmulator(EmulatedServer):
 
     def count(self, path: str = "", watch: bool | None = None) -> int:
         """Requests whose path starts with ``path`` (only watches, or only the others, with ``watch``)."""
-        return sum(1 for _, _, p, q in self.requests if p.startswith(path) and (watch is None or _is_watch(q) == watch))
+        return sum(1 for _when, _method, p, q in self.requests if p.startswith(path) and (watch is None or _is_watch(q) == watch))
 
     def max_rate(self, path: str = "", window: float = 1.0) -> int:
         """The most requests (path starting with ``path``) seen within any ``window`` seconds."""
-        times = sorted(t for t, _, p, _ in self.requests if p.startswith(path))
+        times = sorted(t for t, _method, p, _query in self.requests if p.startswith(path))
         return max((sum(1 for u in times[i:] if u - t < window) for i, t in enumerate(times)), default=0)
 
     def kubeconfig(self, path: str, namespace: str = "default") -> str:
@@ -412,7 +412,7 @@ class KubeApiEmulator(EmulatedServer):
                 rv, items = snapshot
             else:
                 rv = self.rv
-                items = [self._render(o, resource, version, item=True) for _, o in sorted(self.objects[resource.key].items())
+                items = [self._render(o, resource, version, item=True) for _key, o in sorted(self.objects[resource.key].items())
                          if self._selected(o, namespace, labels, fields)]
             meta: dict = {"resourceVersion": str(rv)}
             if 0 < limit < len(items):
@@ -447,7 +447,7 @@ class KubeApiEmulator(EmulatedServer):
                 pending = [e for e in self.history if e.rv > cursor and e.key == resource.key]
             if initial:
                 pending = [Event(int(o["metadata"]["resourceVersion"]), resource.key, "ADDED", o, None)
-                           for _, o in sorted(self.objects[resource.key].items())]
+                           for _key, o in sorted(self.objects[resource.key].items())]
             watcher = Watcher(resource.key)
             self.watchers.append(watcher)
             bookmark_rv = self.rv
@@ -581,7 +581,7 @@ def _is_watch(query: str) -> bool:
 def _peer_gone(connection: socket.socket) -> bool:
     """True when the client closed its end (a read would return EOF), for a stalled watch that sends nothing."""
     try:
-        readable, _, _ = select.select([connection], [], [], 0)
+        readable, _writable, _errors = select.select([connection], [], [], 0)
         return bool(readable) and connection.recv(1, socket.MSG_PEEK) == b""
     except OSError:
         return True

@@ -69,7 +69,7 @@ def take(count: int, func, *args, **kwargs) -> list[tuple[str, dict]]:
 
 
 def rvs(events: list[tuple[str, dict]]) -> list[int]:
-    return [int(obj["metadata"]["resourceVersion"]) for _, obj in events]  # the emulator's grow; real clients compare for equality only
+    return [int(obj["metadata"]["resourceVersion"]) for _kind, obj in events]  # the emulator's grow; real clients compare for equality only
 
 
 def status_of(exc: client.ApiException) -> dict:
@@ -117,7 +117,7 @@ def test_watch_from_list_resource_version_replays_changes_in_order(kube):
     events = take(4, api.list_namespaced_ingress, "default", resource_version=start)
     assert [(t, o["metadata"]["name"]) for t, o in events] == [("ADDED", "b"), ("MODIFIED", "a"), ("MODIFIED", "a"), ("DELETED", "b")]
     assert int(start) < rvs(events)[0] and rvs(events) == sorted(set(rvs(events)))
-    assert [o["metadata"]["generation"] for _, o in events[1:3]] == [2, 2] and events[2][1]["status"]["loadBalancer"]["ingress"][0]["ip"]
+    assert [o["metadata"]["generation"] for _kind, o in events[1:3]] == [2, 2] and events[2][1]["status"]["loadBalancer"]["ingress"][0]["ip"]
     assert events[3][1]["spec"]["rules"][0]["host"] == "b.site.test"  # DELETED: the last state, with a new resourceVersion
 
     typed = next(watch.Watch().stream(api.list_namespaced_ingress, "default", resource_version=start, timeout_seconds=1))
@@ -129,7 +129,7 @@ def test_watch_from_list_resource_version_replays_changes_in_order(kube):
     began = time.monotonic()
     live = take(2, api.list_namespaced_ingress, "default", resource_version=later)
     timer.join()
-    assert [t for t, _ in live] == ["ADDED", "DELETED"] and time.monotonic() - began < 1.5
+    assert [t for t, _obj in live] == ["ADDED", "DELETED"] and time.monotonic() - began < 1.5
 
 
 def test_bookmarks_only_when_asked_and_timeout_ends_the_stream(kube):
@@ -140,11 +140,11 @@ def test_bookmarks_only_when_asked_and_timeout_ends_the_stream(kube):
     assert take(10, api.list_namespaced_ingress, "default", resource_version=current, timeout_seconds=1) == []
     assert 0.9 < time.monotonic() - began < 1.8
     marks = take(3, api.list_namespaced_ingress, "default", resource_version=current, allow_watch_bookmarks=True)
-    assert [t for t, _ in marks] == ["BOOKMARK"] * 3
+    assert [t for t, _obj in marks] == ["BOOKMARK"] * 3
     assert marks[0][1] == {"kind": "Ingress", "apiVersion": "networking.k8s.io/v1", "metadata": {"resourceVersion": current}}
     kube.bookmark_interval = 30.0  # none periodically within the timeout: the one before the close remains
     closing = take(10, api.list_namespaced_ingress, "default", resource_version=current, allow_watch_bookmarks=True, timeout_seconds=1)
-    assert [t for t, _ in closing] == ["BOOKMARK"]
+    assert [t for t, _obj in closing] == ["BOOKMARK"]
 
 
 def test_unset_or_zero_resource_version_starts_with_synthetic_added(kube):
@@ -158,12 +158,12 @@ def test_unset_or_zero_resource_version_starts_with_synthetic_added(kube):
             [("ADDED", "r1", first["metadata"]["resourceVersion"]), ("ADDED", "r2", second["metadata"]["resourceVersion"])]
         assert events[0][1]["apiVersion"] == "traefik.io/v1alpha1" and events[0][1]["kind"] == "IngressRoute"
     legacy = take(5, api.list_cluster_custom_object, "traefik.containo.us", "v1alpha1", "ingressroutes", timeout_seconds=1)
-    assert [o["metadata"]["name"] for _, o in legacy] == ["legacy"]
+    assert [o["metadata"]["name"] for _kind, o in legacy] == ["legacy"]
 
     kube.apply(ingress("a", "a.site.test"))
     initial = take(2, net(kube).list_namespaced_ingress, "default", send_initial_events=True, resource_version_match="NotOlderThan",
                    allow_watch_bookmarks=True)
-    assert [t for t, _ in initial] == ["ADDED", "BOOKMARK"]
+    assert [t for t, _obj in initial] == ["ADDED", "BOOKMARK"]
     assert initial[1][1]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
 
     kube.apply({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": {"name": "h", "namespace": "default"},
@@ -312,11 +312,11 @@ def test_silent_drop_gives_a_read_timeout_and_a_loud_drop_ends_the_stream(kube):
     current = api.list_namespaced_ingress("default").metadata.resource_version
     stream = watch.Watch().stream(api.list_namespaced_ingress, "default", resource_version=current, allow_watch_bookmarks=True,
                                   timeout_seconds=10, _request_timeout=(1, 0.8))
-    assert [next(stream)["type"] for _ in range(2)] == ["BOOKMARK", "BOOKMARK"]  # every 0.2 s: the 0.8 s read timeout does not fire
+    assert [next(stream)["type"] for _mark in range(2)] == ["BOOKMARK", "BOOKMARK"]  # every 0.2 s: the 0.8 s read timeout does not fire
     kube.drop_watches(silent=True)
     began = time.monotonic()
     with pytest.raises(ReadTimeoutError):
-        for _ in stream:
+        for _event in stream:
             pass
     assert time.monotonic() - began < 2.5
 
@@ -341,7 +341,7 @@ def test_stop_and_start_keep_the_data(kube):
     kube.stop_server()
     assert kube.stopped
     with pytest.raises(ProtocolError, match="ended prematurely"):  # the connection cut with no final chunk
-        for _ in stream:
+        for _event in stream:
             pass
     with pytest.raises(MaxRetryError):
         api.list_namespaced_ingress("default", _request_timeout=(1, 1))
@@ -362,8 +362,8 @@ def test_kubeconfig_and_request_log(kube, tmp_path):
     assert [c.metadata.name for c in api.list_ingress_class().items] == ["traefik"]
     assert api.read_ingress_class("traefik").spec.controller == "traefik.io/ingress-controller"
     assert kube.env()["KUBECONFIG"].endswith("kubeconfig")
-    for _ in range(4):
+    for _attempt in range(4):
         api.list_namespaced_ingress("default")
     assert kube.count(NS_INGRESSES) == 4 and kube.count("/apis/networking.k8s.io/v1/ingressclasses") == 2
     assert kube.max_rate(NS_INGRESSES) == 4 and kube.max_rate(NS_INGRESSES, window=1e-9) == 1
-    assert all(isinstance(t, float) and method == "GET" for t, method, _, _ in kube.requests)
+    assert all(isinstance(t, float) and method == "GET" for t, method, _path, _query in kube.requests)

@@ -50,8 +50,10 @@ def name(label: str) -> str:
     return f"{label}.{ZONE}"
 
 
-def publish(kube, obj: dict, status: dict | None = LB) -> None:
+def publish(kube, obj: dict, status: dict | None | bool = True) -> None:
+    """Apply ``obj``; an Ingress gets ``status`` (True: the load balancer address LB; None: its status stays)."""
     kube.apply(obj)
+    status = LB if status is True else status
     if status is not None and obj["kind"] == "Ingress":
         kube.set_status(f"Ingress/{obj['metadata']['namespace']}/{obj['metadata']['name']}", status)
 

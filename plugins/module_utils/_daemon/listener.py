@@ -22,6 +22,7 @@ import threading
 import time
 import typing as t
 
+from ansible_collections.ddi.kea_dns.plugins.module_utils._backoff import Backoff
 from ansible_collections.ddi.kea_dns.plugins.module_utils._daemon import config
 from ansible_collections.ddi.kea_dns.plugins.module_utils._daemon.inventory_writer import InventoryFiles
 from ansible_collections.ddi.kea_dns.plugins.module_utils._daemon.memory import release_freed_memory
@@ -87,7 +88,7 @@ class Listener(InventoryFiles):
         self.sync: DnsSync | None = None
         self.work: t.Any = None
         self.listen: t.Any = None
-        self.dns_backoff = retry.Backoff(options["retry_max_interval"])
+        self.dns_backoff = Backoff(options["retry_max_interval"])
         self.dns_retry_at = 0.0
         self.dns_answered = 0.0  # when a call to the DNS backend last succeeded
         self.inventory_wanted = threading.Event()  # set by batches; the inventory thread rewrites the files

@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 
+from ansible_collections.ddi.kea_dns.plugins.module_utils._backoff import Backoff
 from ansible_collections.ddi.kea_dns.plugins.module_utils._daemon import config
 from ansible_collections.ddi.kea_dns.plugins.module_utils._daemon.listener import HEARTBEAT, DnsFailure, Listener
 from ansible_collections.ddi.kea_dns.plugins.module_utils._daemon.metrics import serve
@@ -104,7 +105,7 @@ class Daemon(Listener):
         return 0
 
     def run_database(self) -> int:
-        backoff = retry.Backoff(self.options["retry_max_interval"])
+        backoff = Backoff(self.options["retry_max_interval"])
         while not self.stopping:
             try:
                 self.connect()

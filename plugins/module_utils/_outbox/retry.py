@@ -13,7 +13,6 @@ given up.
 
 from __future__ import annotations
 
-from ansible_collections.ddi.kea_dns.plugins.module_utils._backoff import Backoff  # noqa: F401 - the outbox consumers' retry.Backoff
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import AuthenticationError, NotFoundError, TransportError
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.db import psycopg2
 

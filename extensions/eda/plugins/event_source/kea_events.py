@@ -117,12 +117,13 @@ def _import_core() -> t.Any:
     root = os.path.dirname(collections)
     if os.path.basename(collections) == "ansible_collections" and root not in sys.path:
         sys.path.insert(0, root)
+    from ansible_collections.ddi.kea_dns.plugins.module_utils._backoff import Backoff  # pylint: disable=import-outside-toplevel
     from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox import events, retry  # pylint: disable=import-outside-toplevel
 
-    return events, retry
+    return events, retry, Backoff
 
 
-events, retry = _import_core()
+events, retry, Backoff = _import_core()
 logger = logging.getLogger("ddi.kea_dns.kea_events")
 ACK_POLL_INTERVAL = 1.0  # seconds between checks of a lease while an event waits for its acknowledgment
 
@@ -178,7 +179,7 @@ async def main(queue: t.Any, args: dict[str, t.Any]) -> None:
     """ansible-rulebook's entry point."""
     args = {key: value for key, value in (args or {}).items() if key != "eda_feedback_queue"}
     feed = events.Feed(events.options(args))
-    backoff = retry.Backoff(feed.options["retry_max_interval"])
+    backoff = Backoff(feed.options["retry_max_interval"])
     retried = retry.CONNECTION_RETRIED
     call = _Blocking()
     try:

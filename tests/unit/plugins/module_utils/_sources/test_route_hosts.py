@@ -179,7 +179,10 @@ def test_target_annotation_then_configured_target_then_status():
 def test_ingress_ipv6_status_gives_aaaa_records():
     result = ingress(an_ingress("a.example.com", status_ips=("2001:DB8:0:0::10", "203.0.113.10")), SETTINGS)
     assert result.targets == ("203.0.113.10", "2001:db8::10")
-    zone = lambda name: longest_zone(name, ["example.com"], "the test")  # noqa: E731
+
+    def zone(name: str) -> str:
+        return longest_zone(name, ["example.com"], "the test")
+
     assert result.rrsets(zone, owner="k8s/prod") == (
         RRset("example.com", RRsetKey("a.example.com", "A"), ("203.0.113.10",), 300, owner="k8s/prod"),
         RRset("example.com", RRsetKey("a.example.com", "AAAA"), ("2001:db8::10",), 300, owner="k8s/prod"))
