@@ -4,6 +4,7 @@ paths); everything else runs as the docs print it."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -14,7 +15,11 @@ import yaml
 
 from tests.harness.ansible import REPO_ROOT, ansible_env, run_tasks, tool
 from tests.harness.dns_servers import Knot
+from tests.harness.kube_api import KubeApiEmulator
 from tests.harness.listener import LISTENER_PASSWORD
+from tests.harness.procs import launch
+from tests.harness.routes import ingress
+from tests.harness.technitium import TechnitiumEmulator
 
 MODULES = sorted(f[:-3] for f in os.listdir(os.path.join(REPO_ROOT, "plugins", "modules")) if f.endswith(".py"))
 
@@ -45,7 +50,11 @@ def test_one_example_of_each_module_runs_from_the_installed_tarball(pg_cluster, 
                    env=ansible_env(offline), capture_output=True, check=True)
     powerdns_server.reset()
     db = {"db_host": "127.0.0.1", "db_port": pg_cluster.port}
-    with Knot() as knot:
+    with Knot() as knot, contextlib.ExitStack() as stack:
+        kube, technitium = launch(KubeApiEmulator()), launch(TechnitiumEmulator())
+        stack.callback(kube.stop)
+        stack.callback(technitium.stop)
+        kube.apply(ingress("shop", "shop.site.test", ip=None))  # the example's configured target gives its address
         # (module, example index, connection overrides)
         chosen = [
             ("kea_db_events", 0, {"db_host": pg_cluster.sock, "db_port": pg_cluster.port}),
@@ -57,6 +66,7 @@ def test_one_example_of_each_module_runs_from_the_installed_tarball(pg_cluster, 
             ("dns_sync", 1, dict(db, knot_socket=knot.socket, db_user="kea_dns_listener", db_password=LISTENER_PASSWORD)),
             ("knot_zone", 0, {"knot_socket": knot.socket}),
             ("lease_backup", 0, dict(db, backup_dir=str(tmp_path / "backups"))),
+            ("route_records", 0, {"kubeconfig": kube.kubeconfig(str(tmp_path / "kubeconfig")), "technitium_api_url": technitium.url}),
         ]
         assert sorted(module for module, _index, _overrides in chosen) == MODULES
         tasks = []
@@ -72,7 +82,8 @@ def test_one_example_of_each_module_runs_from_the_installed_tarball(pg_cluster, 
                                          "vars": {"kea_db_password": pg_cluster.kea_password, "vault_listener_password": LISTENER_PASSWORD},
                                          "tasks": tasks}]))
         env = ansible_env(dict(offline, KEA_DB_USER=pg_cluster.kea_user, KEA_DB_PASSWORD=pg_cluster.kea_password,
-                               PDNS_API_KEY=powerdns_server.api_key, ANSIBLE_PYTHON_INTERPRETER=sys.executable))
+                               PDNS_API_KEY=powerdns_server.api_key, TECHNITIUM_TOKEN=technitium.state.token,
+                               ANSIBLE_PYTHON_INTERPRETER=sys.executable))
         proc = subprocess.run([tool("ansible-playbook"), "-i", "localhost,", str(playbook)], env=env, capture_output=True, text=True,
                               timeout=600, check=False)
         assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-2000:]
@@ -86,4 +97,5 @@ def test_one_example_of_each_module_runs_from_the_installed_tarball(pg_cluster, 
         assert knot.query("kea.site.test") == ["10.99.0.3"] and knot.query("dhcp.site.test", "CNAME") == ["kea.site.test"]
         assert results["dns_sync"]["not_pending"] == [1041, 1042, 1043] and results["dns_sync"]["changed"] is False
         assert results["lease_backup"]["archive"].startswith(str(tmp_path / "backups" / "kea-leases-dhcp1-"))
+        assert results["route_records"]["changed"] is True and technitium.query("shop.site.test") == ["192.0.2.10"]
     assert run_tasks([{"ddi.kea_dns.kea_db_events": {"state": "absent"}}], env=kea_db.admin_env()).returncode == 0

@@ -11,8 +11,9 @@ import time
 import pytest
 
 from tests.harness.ansible import run_tasks
+from tests.harness.dns_servers import Knot
 from tests.harness.kube_api import KubeApiEmulator
-from tests.harness.pipeline import ZONE, listener_target
+from tests.harness.pipeline import ZONE, Target, listener_target
 from tests.harness.procs import launch, wait_for
 from tests.harness.routes import RouteProcess, ingress, ingressroute
 
@@ -29,6 +30,12 @@ def kube():
 
 @pytest.fixture(params=TARGETS)
 def target(request):
+    """The DNS server: a Knot of its own (the session's keeps every test's records, and a route reconcile of this
+    owner id would see the last test's), else the session's PowerDNS (reset) or a fresh Technitium emulator."""
+    if request.param == "knot":
+        server = launch(Knot())
+        request.addfinalizer(server.stop)
+        return Target("knot", server, {"provider": "knot"}, server.env())
     return listener_target(request, request.param)
 
 
@@ -197,3 +204,76 @@ def test_the_listener_and_the_route_program_share_a_zone(request, pipeline_db, l
     kube.delete("Ingress/default/grafana")
     kea_write(pipeline_db, [("DELETE FROM hosts", ())])
     wait_for(lambda: knot.server.query(name("grafana")) == [] and knot.server.query(name("us3-cab30-ru1-idrac")) == [], 10, "both removed")
+
+
+IDLE = 7.0  # longer than knotd's control timeout and PowerDNS's web server's here (5 s each)
+
+
+def test_dns_idle_restarted_and_refusing_lose_nothing(kube, target, programs):
+    """The DNS side of the faults: a change after an idle spell longer than the server's timeout is applied at once;
+    the server stopped (a change and a deletion made meanwhile) then started again: not ready, then caught up; on
+    Technitium, the token refused (401-like invalid-token) then accepted again."""
+    publish(kube, ingress("one", name("idle-one")))
+    routes = program(kube, target, programs).start()
+    wait_for(lambda: target.server.query(name("idle-one")) == ["192.0.2.10"], 10, "the first record")
+    time.sleep(IDLE)
+    written = time.monotonic()
+    publish(kube, ingress("two", name("idle-two")))
+    wait_for(lambda: target.server.query(name("idle-two")) == ["192.0.2.10"], 5, "the change after the idle spell")
+    assert time.monotonic() - written < 3 and "DNS backend failing" not in routes.log()
+
+    target.server.stop_server()
+    try:
+        publish(kube, ingress("three", name("down-three")))
+        kube.delete("Ingress/default/one")
+        wait_for(lambda: routes.http("/readyz") == 503, 20, "/readyz reporting the DNS failure")
+        assert routes.http("/healthz") == 200
+    finally:
+        target.server.start_server()
+    wait_for(lambda: target.server.query(name("down-three")) == ["192.0.2.10"] and target.server.query(name("idle-one")) == [], 40,
+             "the changes made while the DNS server was down")
+    wait_for(lambda: routes.http("/readyz") == 200, 20, "/readyz ready again")
+    if target.name == "technitium":
+        tokens = set(target.server.state.tokens)
+        target.server.state.tokens.clear()  # every token refused
+        try:
+            publish(kube, ingress("four", name("refused-four")))
+            wait_for(lambda: routes.http("/readyz") == 503, 20, "/readyz reporting the refused token")
+        finally:
+            target.server.state.tokens.update(tokens)
+        wait_for(lambda: target.server.query(name("refused-four")) == ["192.0.2.10"], 40, "the change once the token is accepted")
+    assert target.server.query(name("idle-two")) == ["192.0.2.10"]
+
+
+def test_a_crd_removed_while_watched_deletes_nothing(kube, target, programs):
+    kube.apply(ingressroute("api", f"Host(`{name('crd-api')}`)"))
+    publish(kube, ingress("web", name("crd-web")))
+    routes = program(kube, target, programs, resync_interval=1.0).start()
+    wait_for(lambda: target.server.query(name("crd-api")) == ["192.0.2.20"], 10, "the IngressRoute's record")
+    kube.remove_crd("traefik.io", "ingressroutes")
+    wait_for(lambda: routes.http("/readyz") == 503, 20, "/readyz reporting the removed CRD")
+    publish(kube, ingress("web", name("crd-web2")), status=None)  # the healthy kinds go on
+    wait_for(lambda: target.server.query(name("crd-web2")) == ["192.0.2.10"], 10, "an Ingress change meanwhile")
+    time.sleep(2.5)  # two resync intervals: no full reconcile from a partial picture
+    assert target.server.query(name("crd-api")) == ["192.0.2.20"]
+    kube.install_crd("traefik.io", ("v1alpha1",), "ingressroutes", "IngressRoute")
+    kube.apply(ingressroute("api", f"Host(`{name('crd-api')}`)"))
+    wait_for(lambda: routes.http("/readyz") == 200, 40, "/readyz ready again")
+    assert target.server.query(name("crd-api")) == ["192.0.2.20"]
+
+
+def test_two_instances_at_once_converge(kube, target, programs):
+    """Two programs with one owner id (a rolling update's overlap): the records end as the routes say, nothing twice."""
+    first = program(kube, target, programs).start()
+    second = program(kube, target, programs).start()
+    for index in range(10):
+        publish(kube, ingress(f"pair{index}", name(f"pair{index}")))
+    for index in range(0, 10, 3):
+        kube.delete(f"Ingress/default/pair{index}")
+    publish(kube, ingress("pair1", name("pair1-moved")), status=None)
+    want = {name(f"pair{index}"): ["192.0.2.10"] for index in range(10) if index % 3 and index != 1} | {name("pair1-moved"): ["192.0.2.10"]}
+
+    def state() -> dict:
+        return {owner: values for (owner, rtype), values in target.server.transfer(ZONE).items() if rtype == "A" and owner.startswith("pair")}
+    wait_for(lambda: state() == want, 30, "both programs converged")
+    assert first.http("/readyz") == 200 and second.http("/readyz") == 200

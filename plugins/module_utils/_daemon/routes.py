@@ -317,29 +317,28 @@ class RouteProgram:
         self.health.watchers = self.watchers()
         for watcher in self.health.watchers:
             watcher.start()
-        last_reconcile = None
+        last_reconcile: float | None = None
         while not self.stopping.is_set():
             self.health.beat = time.monotonic()
             keys = self.cache.take(1.0, self.options["debounce"])
             if keys:
                 self.unapplied |= self.refresh(keys)
-            if not self.all_listed():
-                if self.options["once"] and any(w.status.error for w in self.health.watchers):
-                    log.error("Kubernetes API failing: %s", self.health.ready()[1])
-                    return 1
-                continue  # nothing is reconciled from a partial picture
+            listed = self.all_listed()
+            if not listed and self.options["once"] and any(w.status.error for w in self.health.watchers):
+                log.error("Kubernetes API failing: %s", self.health.ready()[1])
+                return 1
             if time.monotonic() < self.dns_retry_at:
                 continue
             due = last_reconcile is None or time.monotonic() - last_reconcile >= self.options["resync_interval"]
-            if due:
+            if due and listed:  # a full reconcile only from the whole picture: a failing watcher deletes nothing
                 if self.reconcile():
                     last_reconcile = time.monotonic()
                 elif self.options["once"]:
                     return 1
                 if self.options["once"]:
                     return 0
-            elif self.unapplied:
-                self.apply_touched()
+            elif last_reconcile is not None and self.unapplied:
+                self.apply_touched()  # the changes the healthy watchers saw
         return 0
 
 

@@ -11,9 +11,9 @@ bookmarks included, and never compared or computed (it is opaque). A watch that 
 one. ``410 Gone`` (an expired resourceVersion, as an HTTP status or an ERROR event) lists again and compares the list
 with the cache: what is gone is deleted, what changed is updated. A kind whose API is not installed (a missing CRD:
 404 for every version) is skipped with a warning and tried again; a CRD removed while watched keeps the cache as it
-was. Any other failure (the API server away, 401/403, a stalled watch) is retried with backoff, and nothing is taken
-out of the cache because of it: only the API server's own answer (a DELETED event, a list without the object)
-removes an object.
+was, and counts as a failure until the CRD is back. Any other failure (the API server away, 401/403, a stalled watch)
+is retried with backoff, and nothing is taken out of the cache because of it: only the API server's own answer (a
+DELETED event, a list without the object) removes an object.
 """
 
 from __future__ import annotations
@@ -248,6 +248,7 @@ class Watcher(threading.Thread):
         self.status = WatchStatus(name, namespace)
         self.on_request = on_request or (lambda what: None)
         self.version = self.kind.versions[0]
+        self.listed_once = False
         self.current: t.Any = None  # the open watch
 
     def _list(self) -> str:
@@ -280,6 +281,7 @@ class Watcher(threading.Thread):
         while not self.stopping.is_set():
             try:
                 resource_version = self._list()
+                self.listed_once = True
                 self.status.synced, self.status.installed, self.status.error = True, True, None
                 self.backoff.reset()
                 while not self.stopping.is_set():
@@ -288,17 +290,22 @@ class Watcher(threading.Thread):
                 if exc.status == 410:
                     log.info("%s: resourceVersion expired (410 Gone): listing again", self.name)
                     continue
-                if exc.status == 404:  # the CRD was removed while watched: keep what we had, try again
-                    self._missing(f"{self.kind.group}/{self.version} {self.kind.plural} is no longer served")
+                if exc.status == 404:
+                    self._gone(f"{self.kind.group}/{self.version} {self.kind.plural} is no longer served")
                 else:
                     self._failed(f"HTTP {exc.status} {exc.reason}".strip())
             except NotServed as exc:
-                self._missing(str(exc))
+                self._gone(str(exc))
             except Exception as exc:  # noqa: BLE001 - connection errors of urllib3 and the client: retried, never fatal
                 self._failed(f"{exc.__class__.__name__}: {str(exc)[:200]}")
             self.stopping.wait(self.backoff.next())
 
-    def _missing(self, why: str) -> None:
+    def _gone(self, why: str) -> None:
+        """The kind is not served. Never listed: its CRD is not installed, the kind is skipped (not a failure). Listed
+        before: its CRD was removed while watched, a failure until it is back; the cache keeps what it had."""
+        if self.listed_once:
+            self._failed(f"{why} (its CRD was removed while watched)")
+            return
         if self.status.installed:
             log.warning("%s: %s: skipped, tried again with backoff", self.name, why)
         self.status.installed, self.status.error = False, None
