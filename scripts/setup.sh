@@ -12,9 +12,9 @@ export KEA_DNS_ROOT KEA_DNS_VENV
 # DNS servers for the backend tests: PowerDNS (sqlite3 backend), BIND 9, Knot (+ its Python control library).
 # Java 17 for ansible-rulebook (its rule engine, Drools, runs in a JVM). Kea DHCPv4, DHCPv6 and the control agent for
 # the lease backup tests and the kea_server role; busybox (udhcpc) and ISC dhclient (-6) as the DHCP clients of the
-# end-to-end tests.
+# end-to-end tests. Prometheus (and its promtool) for the alerting rules and the dashboard's queries.
 DEBIAN_PACKAGES=(postgresql kea-admin kea-dhcp4-server kea-dhcp6-server kea-ctrl-agent busybox isc-dhcp-client shellcheck python3-venv git
-    pdns-server pdns-backend-sqlite3 sqlite3 bind9 bind9-dnsutils knot knot-dnsutils python3-libknot openjdk-17-jre-headless)
+    pdns-server pdns-backend-sqlite3 sqlite3 bind9 bind9-dnsutils knot knot-dnsutils python3-libknot openjdk-17-jre-headless prometheus)
 
 install_debian_packages() {
     local missing=()
