@@ -52,7 +52,8 @@ def exported() -> set[str]:
 
 def named(expression: str) -> set[str]:
     """The metric names an expression reads (words that are no function, keyword or label name)."""
-    without_labels = re.sub(r"\{[^}]*\}", "", re.sub(r"\{\{.*?\}\}", "", expression))
+    expression = re.sub(r"label_values\(([^,]+),[^)]*\)", r"\1", expression)  # Grafana's label_values(metric, label)
+    without_labels = re.sub(r"\[[^\]]*\]", "", re.sub(r"\{[^}]*\}", "", re.sub(r"\{\{.*?\}\}", "", expression)))  # ranges, selectors
     words = set(re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*", without_labels))
     labels = set(re.findall(r"by \(([^)]*)\)", without_labels))
     label_names = {name.strip() for group in labels for name in group.split(",")}
