@@ -21,6 +21,33 @@ SOURCE_PROGRAM = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os
                               "roles", "dns_listener", "files", "kea_lease_monitor_vault.py")
 
 
+def http_status(port: int, path: str) -> int | None:
+    """The HTTP status of GET ``path`` on a local endpoint (/healthz, /readyz); None when nothing answers."""
+    try:
+        return requests.get(f"http://127.0.0.1:{port}{path}", timeout=2).status_code
+    except requests.RequestException:
+        return None
+
+
+def metric_samples(port: int) -> dict[str, float]:
+    """Every sample of a local /metrics, parsed with the Prometheus text parser: 'name{label="v"}' -> value."""
+    text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    samples = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
+            samples[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
+    return samples
+
+
+def read_log(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return ""
+
+
 class ListenerProcess:
     """One daemon. ``python``/``program`` default to the source tree's launcher run with the test venv (it then
     imports the collection from the collections path); tests of the role pass the files the role installed."""
@@ -69,27 +96,13 @@ class ListenerProcess:
         wait_for(ready, timeout, "listener /readyz")
 
     def http(self, path: str) -> int | None:
-        try:
-            return requests.get(f"http://127.0.0.1:{self.metrics_port}{path}", timeout=2).status_code
-        except requests.RequestException:
-            return None
+        return http_status(self.metrics_port, path)
 
     def metrics(self) -> dict[str, float]:
-        """Every sample of /metrics, parsed with the Prometheus text parser: 'name{label="v"}' -> value."""
-        text = requests.get(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5).text
-        samples = {}
-        for family in text_string_to_metric_families(text):
-            for sample in family.samples:
-                labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
-                samples[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
-        return samples
+        return metric_samples(self.metrics_port)
 
     def log(self) -> str:
-        try:
-            with open(self.log_path, encoding="utf-8", errors="replace") as handle:
-                return handle.read()
-        except FileNotFoundError:
-            return ""
+        return read_log(self.log_path)
 
     def kill(self) -> None:
         """SIGKILL, as a crash would end it."""

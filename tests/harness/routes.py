@@ -9,10 +9,11 @@ import subprocess
 import sys
 import tempfile
 
-import requests
-
 from .ansible import REPO_ROOT, collections_path
-from .procs import free_port, wait_for
+from .dns_servers import Knot
+from .listener import http_status, metric_samples, read_log
+from .pipeline import Target, listener_target
+from .procs import free_port, launch, wait_for
 
 PROGRAM = os.path.join(REPO_ROOT, "roles", "route_dns", "files", "route_dns_sync.py")
 
@@ -60,29 +61,13 @@ class RouteProcess:
         return subprocess.run(self.command("--once", *extra), env=self.env, capture_output=True, text=True, timeout=timeout, check=False)
 
     def http(self, path: str) -> int | None:
-        port = self.metrics_port if path == "/metrics" else self.health_port
-        try:
-            return requests.get(f"http://127.0.0.1:{port}{path}", timeout=2).status_code
-        except requests.RequestException:
-            return None
+        return http_status(self.metrics_port if path == "/metrics" else self.health_port, path)
 
     def metrics(self) -> dict[str, float]:
-        from prometheus_client.parser import text_string_to_metric_families  # pylint: disable=import-outside-toplevel
-
-        text = requests.get(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5).text
-        samples = {}
-        for family in text_string_to_metric_families(text):
-            for sample in family.samples:
-                labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
-                samples[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
-        return samples
+        return metric_samples(self.metrics_port)
 
     def log(self) -> str:
-        try:
-            with open(self.log_path, encoding="utf-8", errors="replace") as handle:
-                return handle.read()
-        except FileNotFoundError:
-            return ""
+        return read_log(self.log_path)
 
     def stop(self) -> int | None:
         if self.proc is None or self.proc.poll() is not None:
@@ -102,6 +87,17 @@ def ingress(name: str, *hosts: str, ip: str | None = "192.0.2.10", namespace: st
     if ip:
         obj["status"] = {"loadBalancer": {"ingress": [{"ip": ip}]}}
     return obj
+
+
+def route_target(request, name: str):
+    """A DNS server for the route tests: a Knot of its own (the session's keeps every test's records, and a route
+    reconcile of one owner id would see the last test's), else the session's PowerDNS (reset) or a fresh Technitium
+    emulator (tests/harness/pipeline.py)."""
+    if name == "knot":
+        server = launch(Knot())
+        request.addfinalizer(server.stop)
+        return Target("knot", server, {"provider": "knot"}, server.env())
+    return listener_target(request, name)
 
 
 def ingressroute(name: str, match: str, target: str = "192.0.2.20", namespace: str = "default") -> dict:

@@ -7,24 +7,17 @@ from __future__ import annotations
 import pytest
 
 from tests.harness.ansible import run_tasks
-from tests.harness.dns_servers import Knot
 from tests.harness.kube_api import KubeApiEmulator
-from tests.harness.pipeline import ZONE, Target, listener_target
+from tests.harness.pipeline import ZONE
 from tests.harness.procs import launch
-from tests.harness.routes import ingress, ingressroute
+from tests.harness.routes import ingress, ingressroute, route_target
 
 LB = {"loadBalancer": {"ingress": [{"ip": "192.0.2.10"}]}}
 
 
 @pytest.fixture(params=("technitium", "knot", "powerdns"))
 def target(request):
-    """The DNS server: a Knot of its own (the session's keeps every test's records, and a route reconcile of this
-    owner id would see the last test's), else the session's PowerDNS (reset) or a fresh Technitium emulator."""
-    if request.param == "knot":
-        server = launch(Knot())
-        request.addfinalizer(server.stop)
-        return Target("knot", server, {"provider": "knot"}, server.env())
-    return listener_target(request, request.param)
+    return route_target(request, request.param)
 
 
 def task(target, **args) -> dict:

@@ -11,11 +11,10 @@ import time
 import pytest
 
 from tests.harness.ansible import run_tasks
-from tests.harness.dns_servers import Knot
 from tests.harness.kube_api import KubeApiEmulator
-from tests.harness.pipeline import ZONE, Target, listener_target
+from tests.harness.pipeline import ZONE, listener_target
 from tests.harness.procs import launch, wait_for
-from tests.harness.routes import RouteProcess, ingress, ingressroute
+from tests.harness.routes import RouteProcess, ingress, ingressroute, route_target
 
 TARGETS = ("technitium", "knot", "powerdns")
 LB = {"loadBalancer": {"ingress": [{"ip": "192.0.2.10"}]}}
@@ -30,13 +29,7 @@ def kube():
 
 @pytest.fixture(params=TARGETS)
 def target(request):
-    """The DNS server: a Knot of its own (the session's keeps every test's records, and a route reconcile of this
-    owner id would see the last test's), else the session's PowerDNS (reset) or a fresh Technitium emulator."""
-    if request.param == "knot":
-        server = launch(Knot())
-        request.addfinalizer(server.stop)
-        return Target("knot", server, {"provider": "knot"}, server.env())
-    return listener_target(request, request.param)
+    return route_target(request, request.param)
 
 
 @pytest.fixture
