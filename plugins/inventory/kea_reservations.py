@@ -81,8 +81,18 @@ options:
     description:
       - Group for the reservations whose hostname O(naming_pattern) cannot place. Without it they are not hosts.
     type: str
+  events_schema:
+    description:
+      - Schema of the collection's own tables (the P(ddi.kea_dns.kea_db_events#module) module and role). When it
+        holds the C(dns_status) table and the login may read it, each host gets C(dns_status) (V(pending),
+        V(synced), V(failed), V(skipped) or V(conflict); for a host with a DHCPv4 and a DHCPv6 reservation the more
+        urgent), C(dns_synced_at) (ISO 8601 UTC time of the last successful sync) and C(dns_status_reason) (why it
+        failed, was skipped or conflicts). Without the table, or without C(SELECT) on it, hosts have none of them.
+    type: str
+    default: kea_dns
 notes:
-  - The database user needs only C(SELECT) on C(hosts) (and on C(lease4) and C(lease_state) with O(leases)).
+  - The database user needs only C(SELECT) on C(hosts) (and on C(lease4) and C(lease_state) with O(leases), and on
+    the C(dns_status) table of O(events_schema) for the DNS status variables).
   - Options may come from the environment (E(KEA_DB_HOST), E(KEA_DB_PASSWORD), E(VAULT_TOKEN), ...), which is how
     an AWX or AAP credential type passes them; see the collection's docs/inventory.md.
   - Errors (database unreachable, wrong credentials, an invalid regular expression, an unknown option) fail the
@@ -149,7 +159,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         try:
             config = self._read_config_data(path)
             check_options(config, self)
-            options = {name: self.get_option(name) for name in (*kea_db_argspec(), *vault_argspec())}
+            options = {name: self.get_option(name) for name in (*kea_db_argspec(), *vault_argspec(), "events_schema")}
             fetcher = Fetcher(options, self.get_option("subnet_ids"), self.get_option("hostname_regex"),
                               self.get_option("naming_pattern"), self.get_option("dns_zone"), self.get_option("leases"),
                               self.get_option("prefer_ipv6"))

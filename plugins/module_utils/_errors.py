@@ -65,6 +65,16 @@ class PartiallyAppliedError(KeaDnsError):
         super().__init__(f"{cause}; {done}")
 
 
+# A DNS backend unreachable, refusing the credentials or lacking the zone: a state of the backend (retry the change
+# later), not a refusal of the change itself.
+BACKEND_STATE = (TransportError, AuthenticationError, NotFoundError)
+
+
+def backend_state(exc: BaseException) -> bool:
+    """Whether a DNS error (or the cause of a PartiallyAppliedError) is a state of the backend, not a refusal."""
+    return isinstance(exc, BACKEND_STATE) or isinstance(getattr(exc, "cause", None), BACKEND_STATE)
+
+
 class MissingLibraryError(KeaDnsError):
     """A Python library the collection needs is not installed where the code runs."""
 

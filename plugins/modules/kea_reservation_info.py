@@ -61,6 +61,13 @@ options:
     description: Only reservations written by this collection (marked in their user context).
     type: bool
     default: false
+  events_schema:
+    description:
+      - Schema of the collection's own tables (the M(ddi.kea_dns.kea_db_events) module and role), where the DNS
+        status of each reservation is kept (table C(dns_status)). Without that table, or without C(SELECT) on it,
+        RV(reservations[].dns_status) and the other status fields are V(null).
+    type: str
+    default: kea_dns
 seealso:
   - module: ddi.kea_dns.kea_reservation
 """
@@ -80,6 +87,13 @@ EXAMPLES = r"""
 - name: Show cabinet of each reservation
   ansible.builtin.debug:
     msg: "{{ idracs.reservations | map(attribute='cabinet') | list }}"
+
+- name: The iDRACs that are not in DNS, and why
+  ansible.builtin.debug:
+    msg: "{{ item.hostname }}: {{ item.dns_status }} ({{ item.dns_status_reason }})"
+  loop: "{{ idracs.reservations | rejectattr('dns_status', 'equalto', 'synced') | list }}"
+  loop_control:
+    label: "{{ item.hostname }}"
 """
 
 RETURN = r"""
@@ -152,12 +166,29 @@ reservations:
       description: BMC type read from the hostname, or null.
       type: str
       sample: idrac
+    dns_status:
+      description:
+        - The DNS state of the reservation, or null when it is not known (no status table, or the reservation was
+          written before it existed and no reconcile ran since).
+        - V(pending) (changed, not applied to DNS yet), V(synced) (its records are in DNS), V(failed) (the DNS
+          backend refused its change), V(skipped) (it implies no record, for example a hostname the listener's
+          hostname_filter does not select, or no zone holds its name), V(conflict) (a record of its name is held by
+          another owner, or by nobody the collection knows, with other values).
+      type: str
+      sample: synced
+    dns_status_reason:
+      description: Why the reservation failed, was skipped or conflicts (the backend's answer), or null.
+      type: str
+    dns_synced_at:
+      description: When the reservation was last synced to DNS (ISO 8601, UTC), or null.
+      type: str
+      sample: "2026-12-07T10:00:00Z"
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.fields import IDENTIFIER_TYPES
-from ansible_collections.ddi.kea_dns.plugins.module_utils._module.argspec import kea_db_argspec, naming_argspec, vault_argspec
+from ansible_collections.ddi.kea_dns.plugins.module_utils._module.argspec import kea_db_argspec, naming_argspec, outbox_argspec, vault_argspec
 from ansible_collections.ddi.kea_dns.plugins.module_utils._module.edge import run
 from ansible_collections.ddi.kea_dns.plugins.module_utils._module.kea_reservation import list_reservations
 
@@ -172,6 +203,7 @@ def main() -> None:
         "family": {"type": "int", "default": 4, "choices": [4, 6]},
         "ip": {"type": "str"},
         "managed_only": {"type": "bool", "default": False},
+        **outbox_argspec("events_schema"),
         **kea_db_argspec(),
         **vault_argspec(),
         **naming_argspec(),

@@ -25,6 +25,7 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import hosts
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.db import db_settings, transaction
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.fields import parse_subnet_id
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.naming import HostnameParser
+from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox import status as dns_status
 
 # ansible-core 2.19 and later make every value an inventory plugin sets untrusted unless the plugin says otherwise
 # (trusted_by_default), so nothing from the database can be templated. Older cores need wrap_var().
@@ -59,7 +60,7 @@ class Fetcher:
         self.prefer_ipv6 = bool(prefer_ipv6)
         # What the cached data depends on: a cache written with other values is not used.
         shape = [self.subnet_ids, hostname_regex, self.parser.pattern, self.zone, self.leases, self.prefer_ipv6,
-                 [options.get(name) for name in ("db_host", "db_port", "db_name")]]
+                 [options.get(name) for name in ("db_host", "db_port", "db_name", "events_schema")]]
         self.fingerprint = hashlib.sha256(json.dumps(shape).encode()).hexdigest()
 
     def fetch(self) -> dict[str, t.Any]:
@@ -70,8 +71,11 @@ class Fetcher:
             else:
                 rows = [(r, None) for r in hosts.select_reservations(cursor, self.subnet_ids, hostname_regex=self.hostname_regex)]
             v6 = hosts.select_reservations(cursor, hostname_regex=self.hostname_regex, family=6) if hosts.reads_v6(cursor) else []
+            schema = self.options.get("events_schema") or "kea_dns"
+            statuses = dns_status.stored(cursor, schema) if dns_status.available(cursor, schema) else None
         # subnet_ids names DHCPv4 subnets: with it, DHCPv6 addresses join the hosts it selects and make no host of their own.
-        data = build(rows, self.parser, self.zone, v6, v6_hosts=self.subnet_ids is None, prefer_ipv6=self.prefer_ipv6)
+        data = build(rows, self.parser, self.zone, v6, v6_hosts=self.subnet_ids is None, prefer_ipv6=self.prefer_ipv6,
+                     statuses=statuses)
         data["fingerprint"] = self.fingerprint
         return data
 

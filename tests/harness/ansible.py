@@ -93,3 +93,10 @@ def run_tasks(tasks: list[dict], env: dict[str, str] | None = None, args: list[s
             with open(out_file, encoding="utf-8") as handle:
                 results = json.load(handle)
         return PlaybookRun(proc.returncode, proc.stdout + proc.stderr, results)
+
+
+def plain(value):
+    """A value of ``ansible-inventory --list`` without the unsafe markers of values read from the database."""
+    if isinstance(value, dict):
+        return value["__ansible_unsafe"] if set(value) == {"__ansible_unsafe"} else {k: plain(v) for k, v in value.items()}
+    return [plain(item) for item in value] if isinstance(value, list) else value

@@ -37,12 +37,12 @@ def test_reconcile_repairs_dns_with_a_dry_run_first(pipeline_db, powerdns_server
     assert powerdns_server.query("us3-cab12-ru1-idrac.site.test") == []
     first = reconcile(pipeline_db, powerdns_server, tmp_path)
     assert first.returncode == 0 and changed(first) == 1, first.stdout[-3000:]
-    assert "4 records created" in first.stdout
+    assert "created 4, updated 0, deleted 0" in first.stdout
     assert powerdns_server.query("us3-cab12-ru1-idrac.site.test") == ["10.99.10.1"]
     assert powerdns_server.query("2.10.99.10.in-addr.arpa", "PTR") == ["us3-cab12-ru2-ilo.site.test"]
     pipeline_db.kea_sql("DELETE FROM hosts WHERE hostname = 'us3-cab12-ru2-ilo'")
     again = reconcile(pipeline_db, powerdns_server, tmp_path)
-    assert again.returncode == 0 and changed(again) == 1 and "2 deleted" in again.stdout, again.stdout[-3000:]
+    assert again.returncode == 0 and changed(again) == 1 and "deleted 2" in again.stdout, again.stdout[-3000:]
     assert powerdns_server.query("us3-cab12-ru2-ilo.site.test") == []
     idle = reconcile(pipeline_db, powerdns_server, tmp_path)
     assert idle.returncode == 0 and changed(idle) == 0, idle.stdout[-3000:]

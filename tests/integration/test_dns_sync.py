@@ -48,6 +48,9 @@ def test_check_mode_then_apply_then_again_changes_nothing_and_follows_later_chan
     assert applied["changed"] and applied["summary"]["created"] == 4 and applied["acknowledged"] == ids
     assert (again["changed"], again["not_pending"], again["acknowledged"]) == (False, ids, [])
     assert pending_ids(pg) == []
+    # The EDA door records each reservation's DNS status as the daemon does.
+    assert sorted(pg.kea_sql("SELECT h.hostname, s.status FROM kea_dns.dns_status s JOIN hosts h USING (host_id)")) == [
+        ("us3-cab40-ru01-idrac", "synced"), ("us3-cab40-ru02-bmc", "synced"), ("web01", "skipped")]
     assert state(target, "cab40") == {
         f"us3-cab40-ru01-idrac.{ZONE}": ["10.99.40.1"], f"us3-cab40-ru02-bmc.{ZONE}": ["10.99.40.2"],
         f"1.40.{REVERSE}": [f"us3-cab40-ru01-idrac.{ZONE}"], f"2.40.{REVERSE}": [f"us3-cab40-ru02-bmc.{ZONE}"]}

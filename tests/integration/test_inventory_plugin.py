@@ -16,10 +16,10 @@ import subprocess
 import pytest
 import yaml
 
-from tests.harness.ansible import REPO_ROOT, ansible_env, tool
+from tests.harness.ansible import REPO_ROOT, ansible_env, plain, tool
+from tests.harness.golden import golden
 from tests.harness.procs import free_port
 
-GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden")
 DB_PATH = "teams/core-infrastructure/server/kea_db"
 READ_POLICY = 'path "secrets/data/teams/core-infrastructure/*" { capabilities = ["read"] }'
 
@@ -81,16 +81,6 @@ def inventory(path: str, env: dict[str, str], *args: str, check: bool = True) ->
     if check:
         assert done.returncode == 0, done.stderr
     return done
-
-
-def golden(name: str, actual: str) -> str:
-    path = os.path.join(GOLDEN, name)
-    if os.environ.get("KEA_DNS_UPDATE_GOLDEN"):
-        os.makedirs(GOLDEN, exist_ok=True)
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(actual)
-    with open(path, encoding="utf-8") as handle:
-        return handle.read()
 
 
 def canonical_list(stdout: str, canary: str) -> str:
@@ -225,13 +215,6 @@ def test_documentation_examples_are_valid_sources(reservations, kea_db, tmp_path
     assert "printer-3" not in listed["_meta"]["hostvars"]
     # the second one's options exist (an unknown one would fail the source)
     assert set(yaml.safe_load(examples[1])) - {"plugin"} <= documented
-
-
-def plain(value):
-    """A value of ``ansible-inventory --list`` without the unsafe markers of values read from the database."""
-    if isinstance(value, dict):
-        return value["__ansible_unsafe"] if set(value) == {"__ansible_unsafe"} else {k: plain(v) for k, v in value.items()}
-    return [plain(item) for item in value] if isinstance(value, list) else value
 
 
 def test_dhcpv6_reservations_add_their_addresses_and_hosts(kea_db, tmp_path):

@@ -125,6 +125,11 @@ def test_a_crd_absent_then_installed_an_empty_status_and_bad_routes(target, prog
         time.sleep(1.5)
         assert target.server.query(name("web")) == ["192.0.2.10"]
         assert routes.http("/readyz") == 200
+        # Each route's DNS status, by status (the gauges are counted every 5 s): web waits for its address, bad-ttl
+        # wants nothing, late and bad-name (its valid name) are in DNS.
+        wait_for(lambda: {status: routes.metrics().get(f'kea_dns_routes_routes{{dns_status="{status}"}}')
+                          for status in ("pending", "skipped", "synced")} == {"pending": 1, "skipped": 1, "synced": 2}, 15,
+                 "the routes' DNS status")
     finally:
         kube.stop()
 
@@ -139,6 +144,7 @@ def test_kea_records_in_the_same_zone_are_left_alone(kube, target, programs):
     wait_for(lambda: target.server.query(name("ok")) == ["192.0.2.10"], 10, "the route's own record")
     assert target.server.query(name("us3-cab1-ru1-idrac")) == ["10.99.0.1"]
     wait_for(lambda: routes.metrics().get("kea_dns_routes_dns_conflicts_total", 0) >= 1, 10, "the conflict counted")
+    wait_for(lambda: routes.metrics().get('kea_dns_routes_routes{dns_status="conflict"}') == 1, 15, "the route's conflict status")
     kube.delete("Ingress/default/clash")
     wait_for(lambda: target.server.query(name("ok")) == [], 10, "the route's record removed")
     assert target.server.query(name("us3-cab1-ru1-idrac")) == ["10.99.0.1"]

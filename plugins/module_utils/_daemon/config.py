@@ -44,6 +44,8 @@ OWN = (
     Option("log_level", default="INFO", help="log level", choices=("DEBUG", "INFO", "WARNING", "ERROR")),
     Option("lease_file", help="legacy mode: read this Kea memfile lease file instead of the database"),
     Option("dry_run", "bool", False, "log the DNS changes and inventory files without making them"),
+    Option("report", help="run once and print the reconcile's drift report on stdout (with --dry-run: what would change); "
+           "exit 0 in sync, 3 drift, 1 failure, 2 bad options", choices=("json", "text")),
     Option("metrics_address", default="127.0.0.1:9717", help="host:port of /metrics, /healthz and /readyz (empty: off)"),
     Option("log_format", default="text", help="log format", choices=("text", "json")),
     Option("inventory", "bool", True, "write the site-cabinet inventory files"),
@@ -176,6 +178,8 @@ def load(argv: t.Sequence[str] | None = None, environ: t.Mapping[str, str] | Non
         else:
             options[option.name] = option.default_value
     options.update({name: from_env[name] for name in SECRET_OPTIONS if name in from_env})
+    if options["report"]:
+        options["once"] = True  # a report is of one reconcile
     check(options)
     return options, check_only
 
@@ -184,6 +188,10 @@ def check(options: t.Mapping[str, t.Any]) -> None:
     """Cross-option checks (each names the option, its value and the cause)."""
     if options["enable_dns"] and not options["dns_zone"]:
         raise InvalidInputError("dns_zone", None, "enable_dns needs dns_zone (the zone of the records)")
+    if options["report"] and not options["enable_dns"]:
+        raise InvalidInputError("report", options["report"], "a drift report needs enable_dns (it compares DNS with the reservations)")
+    if options["lease_file"] and options["report"]:
+        raise InvalidInputError("report", options["report"], "the drift report reads the database, not a lease file (lease_file)")
     check_outbox_options(options)
     if options["dns_timeout"] <= 0:
         raise InvalidInputError("dns_timeout", options["dns_timeout"], "must be greater than 0")

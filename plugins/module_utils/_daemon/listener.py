@@ -27,9 +27,11 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._daemon import config
 from ansible_collections.ddi.kea_dns.plugins.module_utils._daemon.inventory_writer import InventoryFiles
 from ansible_collections.ddi.kea_dns.plugins.module_utils._daemon.memory import release_freed_memory
 from ansible_collections.ddi.kea_dns.plugins.module_utils._daemon.metrics import Metrics
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns import report as drift
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import Change
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.registry import dns_backend
-from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.sync import DnsSync, Plan
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.status import STATUSES, Status, evaluate
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.sync import Desired, DnsSync, Plan
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import KeaDnsError
 from ansible_collections.ddi.kea_dns.plugins.module_utils._inventory import files as inventory
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import hosts
@@ -38,13 +40,15 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.model import Rese
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.naming import HostnameParser
 from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox import batch, retry
 from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox import rows as outbox
-from ansible_collections.ddi.kea_dns.plugins.module_utils._sources.kea import KeaSource
+from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox import status as dns_status
+from ansible_collections.ddi.kea_dns.plugins.module_utils._sources.kea import KeaSource, reservation_label
 from ansible_collections.ddi.kea_dns.plugins.module_utils._vault import VaultClient, vault_settings
 
 log = logging.getLogger("ddi.kea_dns.listener")
 
 HEARTBEAT = 5.0  # longest wait without a beat of the main loop
 DEFAULT_BATCH_ROWS = 200  # outbox rows per batch without a DNS backend (inventory files only)
+STATUS_INTERVAL = 5.0  # seconds between two counts of the reservations' DNS status (a scan of dns_status)
 PROBE_INTERVAL = 15.0  # seconds without a call to the DNS backend after which a probe shows it still answers
 
 
@@ -98,6 +102,9 @@ class Listener(InventoryFiles):
         self.isolate_through = 0  # while > 0: batches of one row up to this id (to find a row the backend refuses)
         self.dry_run_after = 0  # with dry_run, rows are never marked; remember how far they were read
         self.purged = 0.0
+        self.report_data: dict[str, t.Any] | None = None  # the drift report of the last reconcile, with the report option
+        self.has_status = False  # the dns_status table is there (and writable): each reservation's DNS status is kept
+        self.status_measured = 0.0
 
     # -- plumbing -------------------------------------------------------------------------------------------------
     def stop(self, *_: t.Any) -> None:
@@ -179,16 +186,23 @@ class Listener(InventoryFiles):
             log.debug("%s", describe(change))
         for conflict in plan.conflicts:
             log.warning("%s", conflict)
+        for key, reason in plan.refused.items():
+            log.warning("The DNS backend refused %s (left out, the other changes applied): %s", key.label(), reason)
         self.metrics.conflicts.inc(len(plan.conflicts))
         if not self.options["dry_run"]:
             for change in plan.changes:
                 self.metrics.dns_changes.labels(change.action).inc()
 
-    def reconcile_reservations(self, reservations: t.Sequence[Reservation]) -> None:
+    def reconcile_reservations(self, reservations: t.Sequence[Reservation]) -> dict[dns_status.Key, Status]:
+        """Every reservation against DNS and the inventory files; returns each reservation's DNS status (none
+        without a DNS backend)."""
         started = time.monotonic()
+        statuses: dict[dns_status.Key, Status] = {}
         log.info("Starting DNS consistency check for existing reservations...")
         log.info("Found %d static reservations to check", len(reservations))
         if self.sync is not None:
+            if self.options["report"]:
+                drift.check_zones(self.dns(self.sync.backend.zones), self.source.home_zones(None), self.options["provider"])
             plan, desired = self.dns(self.sync.reconcile, reservations, self.options["dry_run"])
             for label, reason in desired.invalid.items():
                 log.warning("Reservation skipped: %s: %s", label, reason)
@@ -198,18 +212,30 @@ class Listener(InventoryFiles):
             log.info("DNS consistency check complete: %d records created, %d updated, %d deleted, %d unchanged, %d conflicts "
                      "(%.2f s)", counts["created"], counts["updated"], counts["deleted"], counts["unchanged"], counts["conflicts"],
                      time.monotonic() - started)
+            statuses = evaluate({(r.host_id, r.key.family): self.source.records_of(r) for r in reservations if r.host_id is not None},
+                                plan, desired)
+            if self.options["report"]:
+                drift.check_owner(plan, self.source.owner_id)
+                labelled = evaluate({reservation_label(r): self.source.records_of(r) for r in reservations}, plan, desired)
+                self.report_data = drift.build(plan, labelled, self.source.owner_id, sorted(self.sync.zones_seen),
+                                               self.options["dry_run"])
         self.write_inventory(reservations)
         self.metrics.reconcile_duration.set(time.monotonic() - started)
         self.metrics.reconcile_last_success.set(time.time())
         self.health.reconciled = True
+        return statuses
 
     def reconcile(self) -> None:
         with self.work.cursor() as cursor:
             try:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", (batch.RECONCILE_LOCK,))
-                self.reconcile_reservations(hosts.select_all(cursor))
+                upto = dns_status.through(cursor, self.schema) if self.has_status else 0
+                statuses = self.reconcile_reservations(hosts.select_all(cursor))
+                if self.has_status and statuses and not self.options["dry_run"]:
+                    dns_status.reconciled(cursor, self.schema, statuses, upto)
+                    self.work.commit()
             finally:
-                self.work.rollback()  # nothing written; ends the transaction and releases the lock
+                self.work.rollback()  # ends the transaction and releases the lock
         release_freed_memory()
         self.last_reconcile = time.monotonic()
 
@@ -231,7 +257,7 @@ class Listener(InventoryFiles):
                 skipped = dict(found.invalid)
                 if self.sync is not None:
                     try:
-                        plan = self.dns(self.sync.touching, found.reservations, found.touched, self.options["dry_run"])[0]
+                        plan, desired = self.dns(self.sync.touching, found.reservations, found.touched, self.options["dry_run"])
                     except DnsRejected as exc:
                         if len(rows) > 1:
                             log.warning("The DNS backend refused a batch of %d rows (%s); retrying them one by one", len(rows), exc)
@@ -241,17 +267,23 @@ class Listener(InventoryFiles):
                         if rows[0].attempts + 1 < retry.REFUSALS_BEFORE_SKIP:
                             # Maybe passing (a busy server): keep the row pending, count the refusal, retry later.
                             self.work.rollback()
-                            outbox.refused(cursor, self.schema, rows[0].id, f"refused by the DNS backend: {exc}")
+                            reason = f"refused by the DNS backend (attempt {rows[0].attempts + 1} of {retry.REFUSALS_BEFORE_SKIP}): {exc}"
+                            outbox.refused(cursor, self.schema, rows[0].id, reason)
+                            if self.has_status:
+                                dns_status.write(cursor, self.schema, dict.fromkeys(dns_status.row_keys(rows[0]), Status("pending", reason)),
+                                                 rows[0].id)
                             self.work.commit()
                             raise DnsFailure(f"the DNS backend refused outbox row {rows[0].id}: {exc}") from None
                         skipped[rows[0].id] = f"refused by the DNS backend {retry.REFUSALS_BEFORE_SKIP} times: {exc}"
-                        plan = Plan()
+                        plan, desired = Plan(), Desired()
                     self.report(plan)
                 if self.options["dry_run"]:
                     self.dry_run_after = rows[-1].id
                     self.work.rollback()
                     return len(rows)
                 done = [row.id for row in rows if row.id not in skipped]
+                if self.has_status and self.sync is not None:
+                    dns_status.write(cursor, self.schema, batch.statuses(found, self.source, plan, desired, skipped), rows[-1].id)
                 outbox.finish(cursor, self.schema, done, skipped)
                 self.work.commit()
             except BaseException:
@@ -282,6 +314,12 @@ class Listener(InventoryFiles):
         """The outbox gauges, after every pass (also a failed one: they show an outage's backlog growing)."""
         with self.work.cursor() as cursor:
             count, age = outbox.backlog(cursor, self.schema)
+            if self.has_status and time.monotonic() - self.status_measured >= STATUS_INTERVAL:
+                self.status_measured = time.monotonic()
+                totals, oldest = dns_status.totals(cursor, self.schema)
+                for name in STATUSES:
+                    self.metrics.reservations.labels(name).set(totals.get(name, 0))
+                self.metrics.reservations_pending_oldest.set(oldest)
         self.work.rollback()
         self.metrics.pending.set(count)
         self.metrics.oldest_pending.set(age)

@@ -24,6 +24,7 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import lease_file
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.db import connect, db_settings, one_line, psycopg2
 from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox import retry
 from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox import rows as outbox
+from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox import status as dns_status
 
 log = logging.getLogger("ddi.kea_dns.listener")
 
@@ -39,7 +40,11 @@ class Daemon(Listener):
         with self.work.cursor() as cursor:
             hosts.check_schema(cursor)
             self.has_outbox = outbox.exists(cursor, self.schema)
+            self.has_status = self.has_outbox and dns_status.available(cursor, self.schema, "INSERT")
         self.work.rollback()
+        if self.has_outbox and not self.has_status:
+            log.warning("%s.dns_status is missing or not writable: the reservations' DNS status is not kept (install the "
+                        "kea_db_events role of this release)", self.schema)
         if not self.has_outbox and not self.options["once"]:
             raise InvalidInputError("events_schema", self.schema, f"{settings.where()} has no {self.schema}.outbox table; "
                                     "install it with the ddi.kea_dns.kea_db_events role")

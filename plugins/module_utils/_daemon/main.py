@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import sys
@@ -13,6 +14,7 @@ import typing as t
 from ansible_collections.ddi.kea_dns.plugins.module_utils._daemon import config
 from ansible_collections.ddi.kea_dns.plugins.module_utils._daemon.logs import setup_logging
 from ansible_collections.ddi.kea_dns.plugins.module_utils._daemon.loop import Daemon
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns import report as drift
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import AuthenticationError, InvalidInputError, KeaDnsError
 
 log = logging.getLogger("ddi.kea_dns.listener")
@@ -35,7 +37,13 @@ def main(argv: t.Sequence[str] | None = None) -> int:
         setup_logging(options["log_level"], options["log_format"], listener_secrets)
         signal.signal(signal.SIGTERM, listener.stop)
         signal.signal(signal.SIGINT, listener.stop)
-        return listener.run()
+        code = listener.run()
+        if options["report"] and listener.report_data is not None and code == 0:
+            report = listener.report_data
+            sys.stdout.write((json.dumps(report, indent=2, sort_keys=True) if options["report"] == "json" else report["text"]) + "\n")
+            log.info("%s", report["text"].splitlines()[0])
+            return drift.EXIT_DRIFT if drift.drifted(report) else 0
+        return code
     except (InvalidInputError, AuthenticationError) as exc:
         log.error("Cannot start: %s", exc)
         return 2

@@ -44,6 +44,9 @@ class Metrics:
         self.reconcile_duration = Gauge(f"{PREFIX}_reconcile_duration_seconds", "Duration of the last reconcile", registry=r)
         self.reconcile_last_success = Gauge(f"{PREFIX}_reconcile_last_success_timestamp_seconds", "End of the last successful reconcile", registry=r)
         self.invalid = Gauge(f"{PREFIX}_invalid_reservations", "Selected reservations the last reconcile could not turn into records", registry=r)
+        self.reservations = Gauge(f"{PREFIX}_reservations", "Reservations by DNS status (the dns_status table)", ["dns_status"], registry=r)
+        self.reservations_pending_oldest = Gauge(f"{PREFIX}_reservations_pending_oldest_seconds",
+                                                 "How long the oldest pending reservation has waited for DNS (0: none)", registry=r)
         self.inventory_files = Gauge(f"{PREFIX}_inventory_files", "Site-cabinet inventory files", registry=r)
         self.db_connected = Gauge(f"{PREFIX}_database_connected", "1 while the database connection is up", registry=r)
         self.health = Health()

@@ -36,6 +36,7 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._daemon.metrics import
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.ownership import check_owner_id
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.rate import RateLimit, RateLimitedBackend
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.registry import dns_backend, dns_options
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.status import Status, counts, evaluate
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.sync import DnsSync, Plan
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import InvalidInputError, KeaDnsError
 from ansible_collections.ddi.kea_dns.plugins.module_utils._options import DEFAULT_ROUTE_KINDS, ROUTE_SOURCE, TYPES, Option, options_from_env
@@ -158,6 +159,7 @@ class RouteMetrics:
         self.invalid = Counter(f"{PREFIX}_routes_skipped", "Routes (or names of them) skipped with a reason", registry=r)
         self.changes = Counter(f"{PREFIX}_dns_changes", "DNS record sets changed", ["action"], registry=r)
         self.conflicts = Counter(f"{PREFIX}_dns_conflicts", "Records left alone because another owner (or nobody here) has them", registry=r)
+        self.routes = Gauge(f"{PREFIX}_routes", "Routes by DNS status (pending, synced, failed, skipped, conflict)", ["dns_status"], registry=r)
         self.last_sync = Gauge(f"{PREFIX}_last_sync_timestamp_seconds", "End of the last successful sync (as external-dns's)", registry=r)
         self.health = RouteHealth()
 
@@ -201,11 +203,13 @@ class RouteProgram:
         self.api = api
         self.cache = route_watch.Cache()
         self.records: dict[route_watch.ObjectKey, RouteRecords] = {}
+        self.statuses: dict[str, Status] = {}  # route ref -> its DNS status after the last pass that touched it
         self.unapplied: set[str] = set()
         self.stopping = threading.Event()
         self.dns_backoff = Backoff(options["retry_max_interval"])
         self.dns_retry_at = 0.0
         self.gauges_at = -GAUGE_INTERVAL
+        self.gauges_due = False  # a pass ran since the gauges were counted
 
     # -- routes -> records --------------------------------------------------------------------------------------
     def refresh(self, keys: t.Iterable[route_watch.ObjectKey]) -> set[str]:
@@ -221,6 +225,8 @@ class RouteProgram:
             if old is not None:
                 names.update(old.names)
             if new is None:
+                if old is not None:
+                    self.statuses.pop(old.ref, None)
                 continue
             for problem in new.problems:
                 log.warning("%s: %s", new.ref, problem)
@@ -242,9 +248,7 @@ class RouteProgram:
             log.warning("Conflict: %s", conflict)
         self.metrics.last_sync.set(time.time())
         self.metrics.reconcile_duration.set(time.monotonic() - started)
-        if time.monotonic() - self.gauges_at >= GAUGE_INTERVAL:  # they walk every route: not after every change
-            self.update_gauges()
-            self.gauges_at = time.monotonic()
+        self.gauges_due = True
 
     def update_gauges(self) -> None:
         self.metrics.records.clear()
@@ -257,15 +261,19 @@ class RouteProgram:
                 self.metrics.records.labels(zone, "pending" if item.pending else "synced").inc()
             if item.problems and not item.names:
                 self.metrics.records.labels("-", "invalid").inc()
+        current = {item.ref for item in self.records.values()}
+        for name, count in counts(status for ref, status in self.statuses.items() if ref in current).items():
+            self.metrics.routes.labels(name).set(count)
         self.metrics.watched.clear()
         for kind, namespace, _name in self.cache.snapshot():
             self.metrics.watched.labels(namespace, kind).inc()
 
-    def dns(self, function: t.Callable[[], tuple[Plan, t.Any]]) -> bool:
-        """One DNS pass; False (and the names kept, a retry due) when the backend failed."""
+    def dns(self, function: t.Callable[[], tuple[Plan, t.Any]], names: t.Collection[str] | None = None) -> bool:
+        """One DNS pass (of the routes of ``names``, or all); False (and the names kept, a retry due) when the backend
+        failed. The DNS status of the routes it covered follows its plan."""
         started = time.monotonic()
         try:
-            plan, _desired = function()
+            plan, desired = function()
         except KeaDnsError as exc:
             self.health.dns_error = str(exc)
             self.metrics.errors.labels("dns").inc()
@@ -275,6 +283,10 @@ class RouteProgram:
             return False
         self.health.dns_error = None
         self.dns_backoff.reset()
+        if not self.options["dry_run"]:
+            source = self.source()
+            covered = [item for item in self.records.values() if names is None or not names.isdisjoint(item.names)]
+            self.statuses.update(evaluate({item.ref: source.records_of(item) for item in covered}, plan, desired))
         self.report(plan, started)
         return True
 
@@ -289,7 +301,8 @@ class RouteProgram:
 
     def apply_touched(self) -> None:
         names = frozenset(self.unapplied)
-        if self.dns(lambda: DnsSync(self.backend, self.source()).touching(list(self.records.values()), RouteNames(names), self.options["dry_run"])):
+        if self.dns(lambda: DnsSync(self.backend, self.source()).touching(list(self.records.values()), RouteNames(names), self.options["dry_run"]),
+                    names):
             self.unapplied -= names
 
     # -- the loop ------------------------------------------------------------------------------------------------
@@ -323,6 +336,9 @@ class RouteProgram:
             keys = self.cache.take(1.0, self.options["debounce"])
             if keys:
                 self.unapplied |= self.refresh(keys)
+            if self.gauges_due and time.monotonic() - self.gauges_at >= GAUGE_INTERVAL:  # they walk every route
+                self.update_gauges()
+                self.gauges_at, self.gauges_due = time.monotonic(), False
             listed = self.all_listed()
             if not listed and self.options["once"] and any(w.status.error for w in self.health.watchers):
                 log.error("Kubernetes API failing: %s", self.health.ready()[1])

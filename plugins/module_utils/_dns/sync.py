@@ -16,6 +16,10 @@ Within the source's scope (``Source.in_scope``):
 - a record of another owner id, or with no mark, is never changed or deleted; when it disagrees with what the source
   wants it is reported as a conflict naming its owner (``take_over`` replaces a record with no mark, and marks it as
   this owner's from then on; never one of another owner).
+
+A reconcile applies each zone's changes in the backend's batches; when the backend refuses a batch (a record it will
+not take, such as an A record next to a CNAME), the changes it refused are found by halving and left out with the
+backend's answer (``Plan.refused``), and the others are applied.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import typing as t
 from dataclasses import dataclass, field
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import Change, DnsBackend, RRset, RRsetKey, run_batch
-from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import KeaDnsError, PartiallyAppliedError
+from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import KeaDnsError, PartiallyAppliedError, backend_state
 
 # Sorting RRsetKeys by their generated __lt__ cost 0.4 s per 100,000 keys; by a tuple of their fields, a tenth of it.
 KEY_ORDER = operator.attrgetter("name", "type")
@@ -59,6 +63,11 @@ class Source(t.Protocol):
         the backend's zones, None when it cannot list them."""
 
 
+def unplaced_label(key: RRsetKey) -> str:
+    """How ``Desired.invalid`` names a record no zone of the backend holds."""
+    return f"{key.type} record {key.name}"
+
+
 def summary(changes: t.Sequence[Change], unchanged: int) -> dict[str, int]:
     """The created / updated / deleted / unchanged counts every door reports."""
     actions = [change.action for change in changes]
@@ -71,11 +80,21 @@ class Plan:
     changes: list[Change] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)  # records left alone because another owner (or nobody) has them
     unchanged: int = 0
+    conflict_keys: list[RRsetKey] = field(default_factory=list)  # the key of each conflict, in the same order
+    refused: dict[RRsetKey, str] = field(default_factory=dict)  # changes of a reconcile the backend refused: their answer
+    owners: set[str] = field(default_factory=set)  # the owner ids of the records a reconcile read (its drift report)
 
     def add(self, other: Plan) -> None:
         self.changes.extend(other.changes)
         self.conflicts.extend(other.conflicts)
         self.unchanged += other.unchanged
+        self.conflict_keys.extend(other.conflict_keys)
+        self.refused.update(other.refused)
+        self.owners.update(other.owners)
+
+    def conflict(self, key: RRsetKey, message: str) -> None:
+        self.conflicts.append(message)
+        self.conflict_keys.append(key)
 
     def counts(self) -> dict[str, int]:
         return dict(summary(self.changes, self.unchanged), conflicts=len(self.conflicts))
@@ -135,18 +154,20 @@ class DnsSync:
             elif ours or (self.take_over and have.owner is None):
                 plan.changes.append(Change(have, want))
             elif have.owner is not None:
-                plan.conflicts.append(f"{key.label()} holds {', '.join(have.values)}, not {', '.join(want.values)}, "
-                                      f"and belongs to owner {have.owner} (this sync is {self.owner_id}): left alone")
+                plan.conflict(key, f"{key.label()} holds {', '.join(have.values)}, not {', '.join(want.values)}, "
+                                   f"and belongs to owner {have.owner} (this sync is {self.owner_id}): left alone")
             else:
-                plan.conflicts.append(f"{key.label()} holds {', '.join(have.values)}, not {', '.join(want.values)}, "
-                                      "and ddi.kea_dns does not manage it: left alone")
+                plan.conflict(key, f"{key.label()} holds {', '.join(have.values)}, not {', '.join(want.values)}, "
+                                   "and ddi.kea_dns does not manage it: left alone")
         return plan
 
     def plan_zone(self, zone: str, desired: t.Mapping[RRsetKey, RRset]) -> Plan:
         """The desired records of one zone against every record of the source's scope in it."""
         current = {rrset.key: rrset for rrset in self.backend.list_zone(zone) if self.source.in_scope(rrset)}
         self.zones_seen.add(zone)
-        return self.plan(desired, current, [key for key, rrset in current.items() if rrset.owner == self.owner_id])
+        plan = self.plan(desired, current, [key for key, rrset in current.items() if rrset.owner == self.owner_id])
+        plan.owners.update(rrset.owner for rrset in current.values() if rrset.owner)
+        return plan
 
     def reconcile_zones(self, desired: Desired) -> dict[str, dict[RRsetKey, RRset]]:
         """The zones a reconcile reads, each with the desired records it holds."""
@@ -192,8 +213,27 @@ class DnsSync:
     def _zone_planned_and_applied(self, zone: str, records: t.Mapping[RRsetKey, RRset], dry_run: bool) -> Plan:
         plan = self.plan_zone(zone, records)
         if plan.changes and not dry_run:
-            self.apply(plan.changes)
+            self._apply_isolating(plan.changes, plan.refused)
+            if plan.refused:
+                plan.changes = [change for change in plan.changes if change.key not in plan.refused]
         return plan
+
+    def _apply_isolating(self, changes: t.Sequence[Change], refused: dict[RRsetKey, str]) -> None:
+        """Apply ``changes``; the ones the backend refuses (not a state of the backend: that is raised) are found by
+        halving what it refused, and kept in ``refused`` with its answer, so one bad record never blocks a reconcile."""
+        try:
+            self.apply(changes)
+        except PartiallyAppliedError as exc:
+            if backend_state(exc):
+                raise
+            applied = set(exc.applied)
+            rest = [change for change in changes if change.label() not in applied]
+            if len(rest) == 1:
+                refused[rest[0].key] = str(exc.cause)
+                return
+            half = len(rest) // 2
+            self._apply_isolating(rest[:half], refused)
+            self._apply_isolating(rest[half:], refused)
 
     def touching(self, items: t.Any, touched: t.Any, dry_run: bool = False) -> tuple[Plan, Desired]:
         """``plan_touching`` applied unless ``dry_run``, as one batch."""

@@ -12,7 +12,9 @@ same name, variables and groups in both:
   reservation; then ``mac`` (or ``identifier`` for other identifier types),
   ``identifier_type``, ``subnet_id``, ``site``, ``cabinet``, ``rack_unit``, ``bmc_type`` (those the naming pattern
   read), ``fqdn``, ``user_context`` when the reservation has one, and with leases ``lease_state``,
-  ``lease_last_seen`` and ``lease_expire``;
+  ``lease_last_seen`` and ``lease_expire``, and with the reservations' DNS status (the plugin reads it when the
+  ``dns_status`` table is there) ``dns_status`` (of a host with a DHCPv4 and a DHCPv6 reservation, the more urgent
+  one), ``dns_synced_at`` (the older one) and ``dns_status_reason``;
 - the groups are the site (``us3``), the site-cabinet (``us3_cab10``, a child of the site) and the BMC type
   (``idrac``), from ``_naming.Location.groups()``.
 """
@@ -24,6 +26,7 @@ import time
 import typing as t
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import fqdn
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.status import URGENCY
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import KeaDnsError
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.fields import IDENTIFIER_TYPE_NAMES, format_identifier
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.model import Lease, Reservation
@@ -69,8 +72,24 @@ def host_vars(reservation: Reservation, location: Location | None, zone: str | N
     return found
 
 
+def status_vars(statuses: t.Mapping[tuple[int, int], dict], *reservations: Reservation | None) -> dict[str, t.Any]:
+    """The DNS status variables of a host from its reservations' stored status (``_outbox/status.stored``)."""
+    rows = [statuses[(r.host_id, r.key.family)] for r in reservations if r is not None and (r.host_id, r.key.family) in statuses]
+    if not rows:
+        return {}
+    worst = min(rows, key=lambda row: URGENCY.index(row["status"]))
+    found: dict[str, t.Any] = {"dns_status": worst["status"]}
+    synced = [row["synced_at"] for row in rows if row["synced_at"]]
+    if synced:
+        found["dns_synced_at"] = min(synced)
+    if worst["reason"]:
+        found["dns_status_reason"] = worst["reason"]
+    return found
+
+
 def build(rows: t.Iterable[tuple[Reservation, Lease | None]], parser: HostnameParser, zone: str | None,
-          v6: t.Iterable[Reservation] = (), v6_hosts: bool = True, prefer_ipv6: bool = False) -> dict[str, t.Any]:
+          v6: t.Iterable[Reservation] = (), v6_hosts: bool = True, prefer_ipv6: bool = False,
+          statuses: t.Mapping[tuple[int, int], dict] | None = None) -> dict[str, t.Any]:
     """The inventory of some reservations, as plain JSON data (the inventory plugin caches it as it is). ``v6`` are
     DHCPv6 reservations: their addresses join the host of the same hostname, and with ``v6_hosts`` a hostname with
     DHCPv6 reservations only is a host of its own (its ``ansible_host`` the first address).
@@ -110,5 +129,8 @@ def build(rows: t.Iterable[tuple[Reservation, Lease | None]], parser: HostnamePa
         else:
             named = location.groups()
             groups = [named["site"], named["cabinet"], named.get("bmc_type")]
-        hosts.append([name, host_vars(reservation, location, zone, lease, by_name.get(name), prefer_ipv6), groups])
+        variables = host_vars(reservation, location, zone, lease, by_name.get(name), prefer_ipv6)
+        if statuses:
+            variables.update(status_vars(statuses, reservation, by_name.get(name)))
+        hosts.append([name, variables, groups])
     return {"hosts": hosts, "unparsed": sorted(unparsed), "duplicates": sorted(duplicates), "skipped": skipped}

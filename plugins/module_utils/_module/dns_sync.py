@@ -21,11 +21,12 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import parse
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.ownership import check_owner_id
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.plan import diff, result
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.registry import dns_backend
-from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.sync import DnsSync, Plan
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.sync import Desired, DnsSync, Plan
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import InvalidInputError, KeaDnsError
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.db import connect, db_settings, psycopg2, translate
 from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox import batch, retry
 from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox import rows as outbox
+from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox import status as dns_status
 from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox.schema import IDENTIFIER_RE
 from ansible_collections.ddi.kea_dns.plugins.module_utils._sources.kea import KeaSource
 
@@ -73,6 +74,10 @@ def sync_rows(module: t.Any) -> dict:
             if module.check_mode:
                 conn.rollback()
             else:
+                if dns_status.available(cursor, schema, "INSERT") and outcome["found"].rows:
+                    dns_status.write(cursor, schema, batch.statuses(outcome["found"], source, outcome["plan"], outcome["desired"],
+                                                                    outcome["skipped"], outcome["refused"]),
+                                     outcome["found"].rows[-1].id)
                 outbox.finish(cursor, schema, outcome["acknowledged"], outcome["skipped"])
                 outbox.release(cursor, schema, sorted(outcome["refused"]), "; ".join(sorted(set(outcome["refused"].values()))),
                                params["retry_max_interval"])
@@ -108,37 +113,33 @@ def _apply(module: t.Any, cursor: t.Any, sync: DnsSync, source: KeaSource, ids: 
     cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", (batch.RECONCILE_LOCK,))
     rows = outbox.claim_ids(cursor, schema, ids)
     found = batch.read(cursor, rows, source)
-    plan, refused, skipped = Plan(), {}, dict(found.invalid)
+    plan, desired, refused, skipped = Plan(), Desired(), {}, dict(found.invalid)
     try:
-        plan = _touching(sync, found, module.check_mode)
+        plan, desired = sync.touching(found.reservations, found.touched, module.check_mode)
     except KeaDnsError as exc:
         if retry.retried(exc):
             raise _Failing(exc, [row.id for row in rows]) from None
         for row in rows:
             if row.id in skipped:
                 continue
+            one = batch.read(cursor, [row], source)
             try:
-                one = _touching(sync, batch.read(cursor, [row], source), module.check_mode)
+                one_plan, one_desired = sync.touching(one.reservations, one.touched, module.check_mode)
             except KeaDnsError as row_exc:
                 if retry.retried(row_exc):
                     raise _Failing(row_exc, [r.id for r in rows]) from None
-                reason = f"refused by the DNS backend: {row_exc}"
-                if row.attempts + 1 >= retry.REFUSALS_BEFORE_SKIP:
+                attempt = row.attempts + 1
+                if attempt >= retry.REFUSALS_BEFORE_SKIP:
                     skipped[row.id] = f"refused by the DNS backend {retry.REFUSALS_BEFORE_SKIP} times: {row_exc}"
                 else:
-                    refused[row.id] = reason
+                    refused[row.id] = f"refused by the DNS backend (attempt {attempt} of {retry.REFUSALS_BEFORE_SKIP}): {row_exc}"
                 continue
-            plan.changes.extend(one.changes)
-            plan.conflicts.extend(one.conflicts)
-            plan.unchanged += one.unchanged
+            plan.add(one_plan)
+            desired.invalid.update(one_desired.invalid)
     pending = {row.id for row in rows}
-    return {"plan": plan, "skipped": skipped, "refused": refused,
+    return {"plan": plan, "skipped": skipped, "refused": refused, "found": found, "desired": desired,
             "acknowledged": [row.id for row in rows if row.id not in skipped and row.id not in refused],
             "not_pending": [number for number in ids if number not in pending]}
-
-
-def _touching(sync: DnsSync, found: batch.Batch, dry_run: bool) -> Plan:
-    return sync.touching(found.reservations, found.touched, dry_run)[0]
 
 
 def _result(module: t.Any, outcome: dict) -> dict:

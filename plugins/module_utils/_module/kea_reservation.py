@@ -28,6 +28,7 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.model import desi
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.naming import HostnameParser
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.plan import plan_reservations
 from ansible_collections.ddi.kea_dns.plugins.module_utils._module.edge import summarise_long_list
+from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox import status as dns_status
 
 
 def _settings(module: t.Any) -> t.Any:
@@ -117,6 +118,10 @@ def list_reservations(module: t.Any) -> dict:
             ip=ip,
             family=family,
         )
+        schema = params.get("events_schema") or "kea_dns"
+        statuses = dns_status.stored(cursor, schema, [r.host_id for r in found]) if found and dns_status.available(cursor, schema) else {}
     if params.get("managed_only"):
         found = [r for r in found if r.managed]
-    return {"changed": False, "reservations": [dict(r.to_dict(), **parser.parse_dict(r.hostname)) for r in found]}
+    return {"changed": False, "reservations": [dict(r.to_dict(), **parser.parse_dict(r.hostname),
+                                                    **dns_status.fields(statuses.get((r.host_id, r.key.family))))
+                                               for r in found]}

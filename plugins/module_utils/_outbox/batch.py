@@ -14,10 +14,13 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass
 
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.status import Status, evaluate
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.sync import Desired, Plan
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import KeaDnsError
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea import hosts
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.model import Reservation
 from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox import rows as outbox
+from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox import status as dns_status
 from ansible_collections.ddi.kea_dns.plugins.module_utils._sources.kea import KeaSource, Touched
 
 # Event batches take this advisory lock shared, a reconcile takes it exclusive: a reconcile never writes a state
@@ -70,3 +73,21 @@ def read(cursor: t.Any, rows: t.Sequence[outbox.OutboxRow], source: KeaSource) -
     outbox.lock(cursor, sorted(hostnames | addresses))
     reservations = hosts.select_reservations_touching(cursor, hostnames, addresses)
     return Batch(tuple(rows), check_rows(rows, source), hostnames, addresses, tuple(reservations))
+
+
+def statuses(found: Batch, source: KeaSource, plan: Plan, desired: Desired, skipped: t.Mapping[int, str],
+             refused: t.Mapping[int, str] | None = None) -> dict[dns_status.Key, Status]:
+    """The DNS status of every reservation a batch read, after its plan: a reservation of a skipped row is
+    ``failed`` when the backend refused it (else ``skipped``), one of a row refused but retried stays ``pending``
+    with the backend's answer."""
+    items = {(r.host_id, r.key.family): source.records_of(r) for r in found.reservations if r.host_id is not None}
+    result = evaluate(items, plan, desired)
+    for row in found.rows:
+        if row.id in skipped:
+            state = Status("failed" if skipped[row.id].startswith("refused") else "skipped", skipped[row.id])
+        elif refused and row.id in refused:
+            state = Status("pending", refused[row.id])
+        else:
+            continue
+        result.update(dict.fromkeys(dns_status.row_keys(row), state))
+    return result

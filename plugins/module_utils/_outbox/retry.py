@@ -13,14 +13,10 @@ given up.
 
 from __future__ import annotations
 
-from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import AuthenticationError, NotFoundError, TransportError
+from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import BACKEND_STATE, TransportError, backend_state
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.db import psycopg2
 
 CONNECTION_RETRIED = (psycopg2.Error, TransportError) if psycopg2 is not None else (TransportError,)
-DNS_RETRIED = (TransportError, AuthenticationError, NotFoundError)
+DNS_RETRIED = BACKEND_STATE
 REFUSALS_BEFORE_SKIP = 3  # a row the DNS backend refuses this many times (with backoff in between) is skipped
-
-
-def retried(exc: BaseException) -> bool:
-    """Whether a DNS error is a state of the backend (retry the rows later), not a refusal of the rows."""
-    return isinstance(exc, DNS_RETRIED) or isinstance(getattr(exc, "cause", None), DNS_RETRIED)
+retried = backend_state  # a DNS error that is a state of the backend: retry the rows later (not a refusal of the rows)

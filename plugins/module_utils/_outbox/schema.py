@@ -35,7 +35,8 @@ from dataclasses import dataclass, field
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import InvalidInputError
 
-VERSION = 3  # 2: delivered_until, delivered_to (acknowledged delivery of the EDA source); 3: DHCPv6 reservations
+VERSION = 4  # 2: delivered_until, delivered_to (acknowledged delivery of the EDA source); 3: DHCPv6 reservations;
+# 4: dns_status (the DNS status of each reservation, status.py)
 IDENTIFIER_RE = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 TRIGGERS = ("kea_dns_hosts_insert", "kea_dns_hosts_update", "kea_dns_hosts_delete")
 V6_TRIGGERS = ("kea_dns_hosts_v6_insert", "kea_dns_hosts_v6_update", "kea_dns_hosts_v6_delete", "kea_dns_ipv6_reservations",
@@ -79,6 +80,16 @@ def _v6_state(settings: EventsSettings, host_id: str) -> str:
             f"FROM {settings.hosts_table} h WHERE h.host_id = {host_id} AND h.dhcp6_subnet_id IS NOT NULL)")
 
 
+def _pending_status(settings: EventsSettings, host_id: str, family: int) -> str:
+    """plpgsql: the reservation is pending from this outbox row (``row_id``) on, until a consumer applied it."""
+    return (f"INSERT INTO {settings.schema}.dns_status AS d (host_id, family, status, outbox_id) VALUES ({host_id}, {family}, 'pending', row_id) "
+            "ON CONFLICT (host_id, family) DO UPDATE SET status = 'pending', reason = NULL, outbox_id = row_id, changed_at = now();")
+
+
+def _drop_status(settings: EventsSettings, host_id: str, family: int) -> str:
+    return f"DELETE FROM {settings.schema}.dns_status WHERE host_id = {host_id} AND family = {family};"
+
+
 def v6_definition(settings: EventsSettings) -> list[str]:
     """The DHCPv6 change feed: the state of each host a transaction touches, before it, and at commit an outbox row."""
     s, hosts = settings.schema, settings.hosts_table
@@ -118,6 +129,11 @@ def v6_definition(settings: EventsSettings) -> list[str]:
                   'operation', CASE WHEN old_row IS NULL THEN 'INSERT' WHEN new_row IS NULL THEN 'DELETE' ELSE 'UPDATE' END,
                   'hostname', coalesce(new_row, old_row)->>'hostname', 'family', 6,
                   'dhcp_identifier', coalesce(new_row, old_row)->>'dhcp_identifier', 'outbox_id', row_id)::text);
+                IF new_row IS NULL THEN
+                  {_drop_status(settings, 'NEW.host_id', 6)}
+                ELSE
+                  {_pending_status(settings, 'NEW.host_id', 6)}
+                END IF;
               END IF;
               RETURN NULL;
             END
@@ -158,6 +174,16 @@ def definition(settings: EventsSettings) -> list[str]:
         f"ALTER TABLE {s}.outbox ADD COLUMN IF NOT EXISTS delivered_until timestamptz",
         f"ALTER TABLE {s}.outbox ADD COLUMN IF NOT EXISTS delivered_to text",
         f"CREATE INDEX IF NOT EXISTS outbox_pending ON {s}.outbox (id) WHERE status = 'pending'",
+        # The DNS status of each reservation (status.py): set pending here, in Kea's transaction; written by consumers.
+        f"""CREATE TABLE IF NOT EXISTS {s}.dns_status (
+            host_id integer NOT NULL,
+            family smallint NOT NULL CHECK (family IN (4, 6)),
+            status text NOT NULL CHECK (status IN ('pending', 'synced', 'failed', 'skipped', 'conflict')),
+            reason text,
+            outbox_id bigint,
+            changed_at timestamptz NOT NULL DEFAULT now(),
+            synced_at timestamptz,
+            PRIMARY KEY (host_id, family))""",
         f"""CREATE OR REPLACE FUNCTION {s}.hosts_changed() RETURNS trigger
             LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
             DECLARE
@@ -170,6 +196,11 @@ def definition(settings: EventsSettings) -> list[str]:
               PERFORM pg_notify('{settings.channel}', json_build_object(
                 'operation', TG_OP, 'hostname', latest->>'hostname', 'ipv4_address', (latest->>'ipv4_address')::bigint,
                 'dhcp_identifier', latest->>'dhcp_identifier', 'outbox_id', row_id)::text);
+              IF new_row->>'dhcp4_subnet_id' IS NOT NULL THEN
+                {_pending_status(settings, 'NEW.host_id', 4)}
+              ELSIF old_row IS NOT NULL THEN
+                {_drop_status(settings, 'OLD.host_id', 4)}
+              END IF;
               RETURN NULL;
             END
             $fn$""",
@@ -192,7 +223,8 @@ def definition(settings: EventsSettings) -> list[str]:
 
 
 def grants(settings: EventsSettings) -> list[str]:
-    """What the listener's login role may do: read hosts and their DHCPv6 addresses, work (read, update, purge) the outbox."""
+    """What the listener's login role may do: read hosts and their DHCPv6 addresses, work (read, update, purge) the
+    outbox, write the reservations' DNS status."""
     role, s = settings.listener_role, settings.schema
     hosts_schema = settings.hosts_table.split(".")[0]
     return [
@@ -201,6 +233,7 @@ def grants(settings: EventsSettings) -> list[str]:
         f"GRANT SELECT ON {hosts_schema}.ipv6_reservations TO {role}",
         f"GRANT USAGE ON SCHEMA {s} TO {role}",
         f"GRANT SELECT, UPDATE, DELETE ON {s}.outbox TO {role}",
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON {s}.dns_status TO {role}",
     ]
 
 

@@ -20,7 +20,8 @@ import typing as t
 from dataclasses import dataclass
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import DEFAULT_TTL, RRset, RRsetKey, fqdn, reverse_name
-from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.sync import Desired, FindZone
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.status import ItemRecords
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.sync import Desired, FindZone, unplaced_label
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import InvalidInputError, NotFoundError
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.model import Reservation
 from ansible_collections.ddi.kea_dns.plugins.module_utils._options import DEFAULT_HOSTNAME_FILTER, DEFAULT_OWNER
@@ -81,6 +82,25 @@ class KeaSource:
             return self.zone
         return find_zone(name)
 
+    def records_of(self, reservation: Reservation) -> ItemRecords:
+        """The record keys one reservation implies (its DNS status, ``_dns/status.py``), or why it implies none."""
+        if reservation.key.family == 4:
+            rtype, ips = "A", (reservation.ip,) if reservation.ip else ()
+        else:
+            rtype, ips = "AAAA", reservation.ipv6_addresses
+        if not reservation.hostname:
+            return ItemRecords(skipped="no hostname")
+        if not self.selects(reservation.hostname):
+            return ItemRecords(skipped=f"hostname {reservation.hostname!r} is not selected by hostname_filter")
+        if not ips:
+            return ItemRecords(skipped="no address")
+        try:
+            name = self.fqdn(reservation.hostname.lower())
+        except InvalidInputError as exc:
+            return ItemRecords(skipped=str(exc))
+        ptrs = tuple(RRsetKey(reverse_name(ip), "PTR") for ip in ips) if self.ptr else ()
+        return ItemRecords(keys=(RRsetKey(name, rtype), *ptrs))
+
     # -- the Source protocol of _dns/sync.py -------------------------------------------------------------------------
     def desired(self, items: t.Iterable[Reservation], find_zone: FindZone, touched: Touched | None = None) -> Desired:
         """The records implied by the reservations ``items``: A records of ``touched.hostnames`` and PTR records of
@@ -116,7 +136,7 @@ class KeaSource:
             try:
                 zone = self._zone_of(name, rtype, find_zone)
             except NO_RECORD as exc:  # a transport failure is raised: it says nothing about the record
-                result.invalid[f"{rtype} record {name}"] = str(exc)
+                result.invalid[unplaced_label(RRsetKey(name, rtype))] = str(exc)
                 continue
             key = RRsetKey(name, rtype)
             result.records[key] = RRset(zone, key, tuple(sorted(found)), self.ttl, owner=self.owner_id,

@@ -18,7 +18,8 @@ import typing as t
 from dataclasses import dataclass, field
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import RRset, RRsetKey
-from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.sync import Desired, FindZone
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.status import ItemRecords
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.sync import Desired, FindZone, unplaced_label
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import InvalidInputError, NotFoundError
 from ansible_collections.ddi.kea_dns.plugins.module_utils._sources.route_hosts import RouteRecords, RouteSettings, route_records
 from ansible_collections.ddi.kea_dns.plugins.module_utils._sources.route_watch import KINDS, ObjectKey
@@ -72,6 +73,14 @@ class RouteSource:
     owner_id: str = DEFAULT_ROUTE_OWNER
     held: frozenset[str] = frozenset()  # held_names() of the current routes
 
+    def records_of(self, item: RouteRecords) -> ItemRecords:
+        """The record keys one route implies (its DNS status, ``_dns/status.py``), or why it implies none (yet)."""
+        if not item.names:
+            return ItemRecords(skipped="; ".join(item.problems + item.ignored) or "no host name")
+        if item.pending:
+            return ItemRecords(pending="its address is not known yet (empty load balancer status)")
+        return ItemRecords(keys=tuple(rrset.key for rrset in item.rrsets(lambda name: name)))
+
     def desired(self, items: t.Iterable[RouteRecords], find_zone: FindZone, touched: RouteNames | None = None) -> Desired:
         """The A and AAAA records the routes want (of ``touched.names`` only, or all of them)."""
         result = Desired()
@@ -89,7 +98,7 @@ class RouteSource:
             try:
                 zone = find_zone(key.name)
             except NO_RECORD as exc:
-                result.invalid[f"{key.type} record {key.name}"] = str(exc)
+                result.invalid[unplaced_label(key)] = str(exc)
                 continue
             result.records[key] = RRset(zone, key, tuple(sorted(values)), ttl, owner=self.owner_id, origin=origin)
         return result

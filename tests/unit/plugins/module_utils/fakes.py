@@ -11,6 +11,7 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import DnsBa
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import KeaDnsError, TransportError
 from ansible_collections.ddi.kea_dns.plugins.module_utils._kea.model import Reservation, ReservationKey
 from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox import rows as outbox
+from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox import status as dns_status
 
 ZONE = "site.test"
 WHEN = datetime.datetime(2026, 12, 6, 12, 0, tzinfo=datetime.UTC)
@@ -94,6 +95,7 @@ class FakeDatabase:
         self.rows: dict[int, outbox.OutboxRow] = {}
         self.status: dict[int, str] = {}
         self.reasons: dict[int, str] = {}
+        self.dns_status: dict[tuple[int, int], t.Any] = {}  # (host_id, family) -> _dns/status.Status
         self.hosts: dict[str, Reservation] = {}
         self.staged: list[t.Callable[[], None]] = []
         self.log: list[str] = []
@@ -101,11 +103,19 @@ class FakeDatabase:
 
     def reserve(self, row_id: int, hostname: str, ip: str, mac: int) -> None:
         """A reservation written, and the outbox row its trigger adds."""
-        self.hosts[hostname] = Reservation(ReservationKey(1, 0, mac.to_bytes(6, "big")), ip=ip, hostname=hostname)
-        self.rows[row_id] = outbox.OutboxRow(row_id, "INSERT", None, {"hostname": hostname, "ipv4_address": int(ipaddress.IPv4Address(ip))}, WHEN)
+        self.hosts[hostname] = Reservation(ReservationKey(1, 0, mac.to_bytes(6, "big")), ip=ip, hostname=hostname, host_id=mac)
+        self.rows[row_id] = outbox.OutboxRow(row_id, "INSERT", None, {"host_id": mac, "hostname": hostname,
+                                                                      "ipv4_address": int(ipaddress.IPv4Address(ip))}, WHEN)
         self.status[row_id] = "pending"
 
     # the functions of the cycle, as the listener calls them
+    def status_available(self, cursor, schema, privilege="SELECT"):
+        return True
+
+    def write_status(self, cursor, schema, statuses, upto):
+        self.log.append("status")
+        self.staged.append(lambda: self.dns_status.update(statuses))
+
     def claim(self, cursor, schema, limit, after_id=0):
         self.log.append("claim")
         pending = [self.rows[i] for i in sorted(self.rows) if self.status[i] == "pending" and i > after_id]
@@ -195,3 +205,5 @@ def patch_database(monkeypatch, database: FakeDatabase) -> None:
     for name in ("claim", "claim_ids", "lock", "finish", "refused", "release", "notify"):
         monkeypatch.setattr(outbox, name, getattr(database, name))
     monkeypatch.setattr(hosts, "select_reservations_touching", database.touching)
+    monkeypatch.setattr(dns_status, "available", database.status_available)
+    monkeypatch.setattr(dns_status, "write", database.write_status)

@@ -8,6 +8,7 @@ import pytest
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._daemon import config
 from ansible_collections.ddi.kea_dns.plugins.module_utils._daemon.listener import DnsFailure, Listener
+from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.status import Status
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.sync import DnsSync
 from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox import retry
 from ansible_collections.ddi.kea_dns.tests.unit.plugins.module_utils.fakes import ZONE, FakeConnection, FakeDatabase, MemoryDns, patch_database
@@ -66,3 +67,37 @@ def test_an_unreachable_backend_leaves_every_row_pending_and_readiness_false(cyc
     assert listener.health.ready()[0] is False
     dns.down = False
     assert listener.process_batch() == 1 and database.status == {1: "done"} and listener.health.dns_error is None
+
+
+def test_each_reservation_dns_status_follows_the_batch_in_its_transaction(cycle):
+    """synced when applied, pending with the backend's answer while a refused row is retried, failed when it is
+    skipped, skipped for a hostname the filter does not select; written in the batch's transaction, before finish."""
+    listener, database, dns = cycle
+    listener.has_status = True
+    database.reserve(1, "us3-cab1-ru1-idrac", "10.99.0.1", 11)
+    database.reserve(2, "us3-cab1-ru2-switch", "10.99.0.2", 12)
+    assert listener.process_batch() == 2
+    assert database.log[-2:] == ["status", "finish"]
+    skipped = Status("skipped", "hostname 'us3-cab1-ru2-switch' is not selected by hostname_filter")
+    assert database.dns_status == {(11, 4): Status("synced"), (12, 4): skipped}
+    database.reserve(3, "us3-cab1-ru3-idrac", "10.99.0.3", 13)
+    dns.refuse = {"us3-cab1-ru3-idrac"}
+    for attempt in range(1, retry.REFUSALS_BEFORE_SKIP):
+        with pytest.raises(DnsFailure):
+            listener.process_batch()
+        state = database.dns_status[(13, 4)]
+        assert state.status == "pending" and f"attempt {attempt} of {retry.REFUSALS_BEFORE_SKIP}" in state.reason
+    assert listener.process_batch() == 1
+    state = database.dns_status[(13, 4)]
+    assert state.status == "failed" and f"refused by the DNS backend {retry.REFUSALS_BEFORE_SKIP} times" in state.reason
+    assert database.dns_status[(11, 4)] == Status("synced")
+
+
+def test_an_unreachable_backend_writes_no_status(cycle):
+    listener, database, dns = cycle
+    listener.has_status = True
+    database.reserve(1, "us3-cab1-ru1-idrac", "10.99.0.1", 11)
+    dns.down = True
+    with pytest.raises(DnsFailure):
+        listener.process_batch()
+    assert database.dns_status == {}
