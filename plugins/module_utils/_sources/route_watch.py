@@ -61,8 +61,8 @@ def _client_parts() -> types.ModuleType:
     """The parts of the ``kubernetes`` package the route source uses: the configuration loaders, ``Configuration`` and
     the REST layer. ``import kubernetes`` loads every API class and every model (38 MB resident); its generated API
     layer (``ApiClient``, ``CustomObjectsApi``, ``Watch``) checks every call with pydantic (11 MB more). The packages
-    ``kubernetes``, ``kubernetes.client`` and ``kubernetes.config`` are made here without running their ``__init__``,
-    and ``KubeApi`` makes the two requests the watchers need. Tested with the pinned client (requirements.txt) by every
+    ``kubernetes``, ``kubernetes.client``, ``kubernetes.config`` and ``kubernetes.utils`` are made here without running
+    their ``__init__``, and ``KubeApi`` makes the two requests the watchers need. Tested with the pinned client (requirements.txt) by every
     route test."""
     spec = importlib.util.find_spec("kubernetes")
     if spec is None or not spec.origin:
@@ -70,6 +70,7 @@ def _client_parts() -> types.ModuleType:
     root = os.path.dirname(spec.origin)
     package = _package("kubernetes", root)
     client = package.client = _package("kubernetes.client", os.path.join(root, "client"))
+    package.utils = _package("kubernetes.utils", os.path.join(root, "utils"))  # the REST layer's retry and keepalive, not YAML
     for name in ("configuration", "rest", "exceptions"):
         importlib.import_module(f"kubernetes.client.{name}")
     modules = sys.modules
