@@ -25,11 +25,6 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import Invalid
 from ansible_collections.ddi.kea_dns.plugins.module_utils._options import KEA_DB, KEA_SOURCE, NAMING, OUTBOX, TYPES, VAULT, Option, options_from_env
 from ansible_collections.ddi.kea_dns.plugins.module_utils._outbox.schema import IDENTIFIER_RE
 
-try:
-    import yaml
-except ImportError:  # pragma: no cover - the daemon's requirements include PyYAML
-    yaml = None
-
 # The replaced daemon's flags, kept with their names and defaults (db_host ... use_vault come from the catalogue).
 SEED_FLAGS = ("db_host", "db_port", "db_name", "db_user", "use_vault", "enable_dns", "dns_zone", "dns_scope", "use_database_events",
               "poll_interval", "once", "output_dir", "log_level", "lease_file")
@@ -149,8 +144,10 @@ def load(argv: t.Sequence[str] | None = None, environ: t.Mapping[str, str] | Non
     from_file: dict[str, t.Any] = {}
     path = given.pop("config", None)
     if path:
-        if yaml is None:
-            raise InvalidInputError("config", path, "reading a config file needs PyYAML")
+        try:
+            import yaml  # for a config file only: the route program imports this module too, and reads none (1 MB resident)
+        except ImportError:  # pragma: no cover - the daemon's requirements include PyYAML
+            raise InvalidInputError("config", path, "reading a config file needs PyYAML") from None
         try:
             with open(path, encoding="utf-8") as handle:
                 from_file = yaml.safe_load(handle) or {}

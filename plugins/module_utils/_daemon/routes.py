@@ -180,18 +180,8 @@ class RouteHealth(Health):
         return True, "ready"
 
 
-def kubernetes_api(kubeconfig: str | None) -> t.Any:
-    route_watch._libraries()  # pylint: disable=protected-access
-    kubernetes = route_watch.kubernetes
-    if kubeconfig:
-        kubernetes.config.load_kube_config(config_file=kubeconfig)
-    else:
-        kubernetes.config.load_incluster_config()
-    return kubernetes.client.CustomObjectsApi()
-
-
 class RouteProgram:
-    def __init__(self, options: dict[str, t.Any], api: t.Any | None = None) -> None:
+    def __init__(self, options: dict[str, t.Any], api: route_watch.KubeApi | None = None) -> None:
         self.options = options
         self.secrets: set[str] = set()
         self.metrics = RouteMetrics()
@@ -326,7 +316,7 @@ class RouteProgram:
                 _server, port = serve(self.metrics, *bind_address(address, f"{name}_address"))
                 log.info("%s endpoint on %s (port %d)", name.capitalize(), address, port)
         if self.api is None:
-            self.api = kubernetes_api(self.options["kubeconfig"])
+            self.api = route_watch.connect(self.options["kubeconfig"])
         self.health.watchers = self.watchers()
         for watcher in self.health.watchers:
             watcher.start()

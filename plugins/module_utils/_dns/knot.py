@@ -39,19 +39,14 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import (
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import KeaDnsError, MissingLibraryError, NotFoundError, TransportError
 from ansible_collections.ddi.kea_dns.plugins.module_utils._options import Option
 
-dns: t.Any = None  # dnspython and libknot, imported on first use (_libraries): the registry reads every backend's declaration without its client library
+# libknot and dnspython, imported on first use: the registry reads every backend's declaration without its client
+# library, and the backend itself needs no dnspython (1.5 MB resident): only the zone and backup reads below do.
+dns: t.Any = None
 libknot: t.Any = None
 
 
 def _libraries() -> None:
-    global dns, libknot
-    if dns is None:
-        with contextlib.suppress(ImportError):  # reported by _require_dnspython()
-            import dns.exception
-            import dns.rdata
-            import dns.rdataclass
-            import dns.rdatatype
-            import dns.zone
+    global libknot
     if libknot is None:
         with contextlib.suppress(ImportError):  # reported by KnotBackend()
             import libknot
@@ -365,10 +360,16 @@ def rrsets_of(zone: str, lines: t.Iterable[str]) -> dict[RRsetKey, RRset]:
 
 
 def _require_dnspython() -> None:
+    global dns
     if dns is None:
-        _libraries()
-    if dns is None:
-        raise MissingLibraryError("dnspython", "dnspython")
+        try:
+            import dns.exception
+            import dns.rdata
+            import dns.rdataclass
+            import dns.rdatatype
+            import dns.zone
+        except ImportError:
+            raise MissingLibraryError("dnspython", "dnspython") from None
 
 
 OPTIONS = (Option("knot_socket", "path", "/run/knot/knot.sock", "Knot control socket", env=("KNOT_SOCKET",)),)

@@ -23,17 +23,12 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._sources import route_
 from ansible_collections.ddi.kea_dns.plugins.module_utils._sources.routes import RouteSource, held_names, records_of, route_settings
 
 
-def _api(params: t.Mapping[str, t.Any]) -> t.Any:
+def _api(params: t.Mapping[str, t.Any]) -> route_watch.KubeApi:
     route_watch._libraries()  # pylint: disable=protected-access
-    kubernetes = route_watch.kubernetes
     try:
-        if params["kubeconfig"]:
-            kubernetes.config.load_kube_config(config_file=params["kubeconfig"])
-        else:
-            kubernetes.config.load_incluster_config()
-    except (kubernetes.config.ConfigException, OSError) as exc:
+        return route_watch.connect(params["kubeconfig"])
+    except (route_watch.kubernetes.config.ConfigException, OSError) as exc:
         raise InvalidInputError("kubeconfig", params["kubeconfig"], f"cannot load a Kubernetes configuration: {exc}") from None
-    return kubernetes.client.CustomObjectsApi()
 
 
 def list_routes(params: t.Mapping[str, t.Any], warn: t.Callable[[str], None]) -> dict:

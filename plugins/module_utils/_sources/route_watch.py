@@ -20,15 +20,16 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
 import logging
 import os
-import re
 import sys
 import threading
 import time
 import types
 import typing as t
 from dataclasses import dataclass
+from urllib.parse import quote, urlencode
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._backoff import Backoff
 from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import MissingLibraryError
@@ -36,6 +37,7 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import Missing
 log = logging.getLogger("ddi.kea_dns.routes")
 kubernetes: t.Any = None
 LIST_PAGE = 500
+USER_AGENT = "ddi.kea_dns route source"
 
 
 def _libraries() -> None:
@@ -56,41 +58,33 @@ def _package(name: str, path: str) -> types.ModuleType:
 
 
 def _client_parts() -> types.ModuleType:
-    """The parts of the ``kubernetes`` package the route source uses: the configuration loaders, the API client with
-    ``CustomObjectsApi`` and ``Watch``. ``import kubernetes`` loads every API class and every model (38 MB resident,
-    most of the route program's budget); the packages ``kubernetes``, ``kubernetes.client`` and its ``api`` and
-    ``models`` are made here without running their ``__init__``, and a model is imported when something asks for it.
-    Tested with the pinned client (requirements.txt) by every route test."""
+    """The parts of the ``kubernetes`` package the route source uses: the configuration loaders, ``Configuration`` and
+    the REST layer. ``import kubernetes`` loads every API class and every model (38 MB resident); its generated API
+    layer (``ApiClient``, ``CustomObjectsApi``, ``Watch``) checks every call with pydantic (11 MB more). The packages
+    ``kubernetes``, ``kubernetes.client``, ``kubernetes.config`` and ``kubernetes.utils`` are made here without running
+    their ``__init__``, and ``KubeApi`` makes the two requests the watchers need. Tested with the pinned client (requirements.txt) by every
+    route test."""
     spec = importlib.util.find_spec("kubernetes")
     if spec is None or not spec.origin:
         raise ImportError("kubernetes")
     root = os.path.dirname(spec.origin)
     package = _package("kubernetes", root)
     client = package.client = _package("kubernetes.client", os.path.join(root, "client"))
-    models = client.models = _package("kubernetes.client.models", os.path.join(root, "client", "models"))
-
-    def model(name: str) -> t.Any:
-        if not name[:1].isupper():
-            raise AttributeError(name)
-        return getattr(importlib.import_module("kubernetes.client.models." + re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()), name)
-
-    models.__getattr__ = model  # type: ignore[method-assign]
-    _package("kubernetes.client.api", os.path.join(root, "client", "api"))
-    for name in ("configuration", "api_client", "rest", "exceptions", "api.custom_objects_api"):
+    package.utils = _package("kubernetes.utils", os.path.join(root, "utils"))  # the REST layer's retry and keepalive, not YAML
+    for name in ("configuration", "rest", "exceptions"):
         importlib.import_module(f"kubernetes.client.{name}")
     modules = sys.modules
     client.Configuration = modules["kubernetes.client.configuration"].Configuration
-    client.ApiClient = modules["kubernetes.client.api_client"].ApiClient
     client.ApiException = modules["kubernetes.client.exceptions"].ApiException
-    client.CustomObjectsApi = modules["kubernetes.client.api.custom_objects_api"].CustomObjectsApi
     client.rest, client.exceptions = modules["kubernetes.client.rest"], modules["kubernetes.client.exceptions"]
+    # kube_config names ApiClient only to ask an OIDC issuer for a new token: the generated client is loaded then.
+    client.ApiClient = lambda *args, **kwargs: importlib.import_module("kubernetes.client.api_client").ApiClient(*args, **kwargs)
     config = package.config = _package("kubernetes.config", os.path.join(root, "config"))
     config.ConfigException = importlib.import_module("kubernetes.config.config_exception").ConfigException
     # Inside the cluster only the service account loader is needed; kube_config (OAuth, exec plugins) is loaded for a
     # kubeconfig file only.
     config.load_incluster_config = lambda: importlib.import_module("kubernetes.config.incluster_config").load_incluster_config()
     config.load_kube_config = lambda **kwargs: importlib.import_module("kubernetes.config.kube_config").load_kube_config(**kwargs)
-    package.watch = importlib.import_module("kubernetes.watch")
     return package
 
 
@@ -117,6 +111,73 @@ KINDS = {
 ObjectKey = tuple[str, str, str]  # (kind name of KINDS, namespace, name)
 
 
+def connect(kubeconfig: str | None) -> KubeApi:
+    """The API of the cluster in ``kubeconfig``, or without one of the pod's service account (in-cluster); the
+    loaders' ConfigException or OSError when the configuration cannot be read."""
+    _libraries()
+    if kubeconfig:
+        kubernetes.config.load_kube_config(config_file=kubeconfig)
+    else:
+        kubernetes.config.load_incluster_config()
+    return KubeApi()
+
+
+class KubeApi:
+    """The two requests the route source makes, a page of a list and a watch of one kind, through the client's
+    ``Configuration`` as the loaders set it (server, TLS, proxy, the bearer token they refresh) and its REST layer
+    (urllib3): what ``CustomObjectsApi.list_*_custom_object`` and ``Watch.stream`` send, without the generated layer.
+    A status other than 2xx, and an ERROR event of a watch, raise the client's ApiException with that status."""
+
+    def __init__(self, configuration: t.Any = None) -> None:
+        _libraries()
+        self.configuration = configuration or kubernetes.client.Configuration.get_default_copy()
+        self.rest = kubernetes.client.rest.RESTClientObject(self.configuration)
+
+    def _get(self, kind: Kind, version: str, namespace: str | None, query: t.Mapping[str, t.Any], timeouts: t.Any) -> t.Any:
+        """The response, its body not read yet."""
+        parts = ("apis", kind.group, version, *(("namespaces", namespace) if namespace else ()), kind.plural)
+        url = f"{self.configuration.host}/{'/'.join(quote(part, safe='') for part in parts)}?{urlencode(query)}"
+        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        for setting in self.configuration.auth_settings().values():  # the bearer token, refreshed by the loaders' hook
+            if setting["in"] == "header" and setting["value"]:
+                headers[setting["key"]] = setting["value"]
+        response = self.rest.request("GET", url, headers=headers, _request_timeout=timeouts)
+        if not 200 <= response.status <= 299:
+            response.read()
+            kubernetes.client.ApiException.from_response(http_resp=response, body=None, data=None)  # raises
+        return response.response
+
+    def list(self, kind: Kind, version: str, namespace: str | None, limit: int, token: str | None, timeouts: t.Any = None) -> dict:
+        """One page of the list: the decoded list object."""
+        response = self._get(kind, version, namespace, {"limit": limit, **({"continue": token} if token else {})}, timeouts)
+        try:
+            return json.loads(response.data)
+        finally:
+            response.release_conn()
+
+    def watch(self, kind: Kind, version: str, namespace: str | None, resource_version: str, timeout_seconds: int,
+              timeouts: t.Any = None) -> t.Iterator[dict]:
+        """The events of a watch with bookmarks from ``resource_version``, until the server ends it."""
+        query = {"watch": "true", "allowWatchBookmarks": "true", "resourceVersion": resource_version, "timeoutSeconds": timeout_seconds}
+        response = self._get(kind, version, namespace, query, timeouts)
+        try:
+            partial = b""  # a line not ended yet
+            for chunk in response.stream(amt=None, decode_content=False):
+                *lines, partial = (partial + chunk).split(b"\n")
+                for line in lines:
+                    try:
+                        event = json.loads(line.decode("utf-8", "replace"))
+                    except ValueError:
+                        continue  # an empty or cut line, skipped as the client does
+                    if event.get("type") == "ERROR":
+                        status = event.get("object") or {}
+                        raise kubernetes.client.ApiException(status=status.get("code"), reason=f"{status.get('reason')}: {status.get('message')}")
+                    yield event
+        finally:
+            response.close()  # a watch ended early leaves unread data: its connection is not reused
+            response.release_conn()
+
+
 def watched_kinds(kinds: t.Iterable[str], traefik_legacy: bool = False) -> list[str]:
     """The KINDS to read for the route kinds asked: the legacy Traefik group when asked, the Gateways of HTTPRoutes."""
     found = list(kinds)
@@ -127,7 +188,7 @@ def watched_kinds(kinds: t.Iterable[str], traefik_legacy: bool = False) -> list[
     return found
 
 
-def list_kind(api: t.Any, name: str, namespace: str | None, timeouts: t.Any = None,
+def list_kind(api: KubeApi, name: str, namespace: str | None, timeouts: t.Any = None,
               on_request: t.Callable[[str], None] | None = None) -> tuple[str, str, dict[ObjectKey, dict]]:
     """Every page of the list of KINDS[name] (in ``namespace``, or all): (the version served, the list's
     resourceVersion, the objects). NotServed when no version of it is served (its CRD is not installed)."""
@@ -139,12 +200,7 @@ def list_kind(api: t.Any, name: str, namespace: str | None, timeouts: t.Any = No
             while True:
                 if on_request is not None:
                     on_request("list")
-                extra = {"_continue": token} if token else {}
-                if namespace:
-                    page = api.list_namespaced_custom_object(kind.group, version, namespace, kind.plural, limit=LIST_PAGE, _request_timeout=timeouts,
-                                                             **extra)
-                else:
-                    page = api.list_cluster_custom_object(kind.group, version, kind.plural, limit=LIST_PAGE, _request_timeout=timeouts, **extra)
+                page = api.list(kind, version, namespace, LIST_PAGE, token, timeouts)
                 listed.update({object_key(name, item): slim(item) for item in page.get("items") or []})
                 meta = page.get("metadata") or {}
                 token, resource_version = meta.get("continue"), meta.get("resourceVersion") or resource_version
@@ -236,7 +292,7 @@ class WatchStatus:
 class Watcher(threading.Thread):
     """list + watch of one kind in one namespace (None: all) into ``cache``."""
 
-    def __init__(self, api: t.Any, name: str, namespace: str | None, cache: Cache, stop: threading.Event, *, watch_timeout: int = 300,
+    def __init__(self, api: KubeApi, name: str, namespace: str | None, cache: Cache, stop: threading.Event, *, watch_timeout: int = 300,
                  read_timeout: float = 90.0, connect_timeout: float = 10.0, retry_max_interval: float = 30.0,
                  on_request: t.Callable[[str], None] | None = None) -> None:
         super().__init__(name=f"watch-{name}-{namespace or 'all'}", daemon=True)
@@ -249,7 +305,6 @@ class Watcher(threading.Thread):
         self.on_request = on_request or (lambda what: None)
         self.version = self.kind.versions[0]
         self.listed_once = False
-        self.current: t.Any = None  # the open watch
 
     def _list(self) -> str:
         """Every page of the list into the cache; returns the list's resourceVersion."""
@@ -260,13 +315,9 @@ class Watcher(threading.Thread):
 
     def _watch(self, resource_version: str) -> str:
         """Events into the cache until the watch ends; returns the last resourceVersion seen."""
-        self.current = kubernetes.watch.Watch()
-        func = self.api.list_namespaced_custom_object if self.namespace else self.api.list_cluster_custom_object
-        args = (self.kind.group, self.version, *((self.namespace,) if self.namespace else ()), self.kind.plural)
         self.on_request("watch")
-        for event in self.current.stream(func, *args, resource_version=resource_version, allow_watch_bookmarks=True,
-                                         timeout_seconds=self.watch_timeout, _request_timeout=self.timeouts):
-            obj = event.get("raw_object") or {}
+        for event in self.api.watch(self.kind, self.version, self.namespace, resource_version, self.watch_timeout, self.timeouts):
+            obj = event.get("object") or {}
             resource_version = (obj.get("metadata") or {}).get("resourceVersion") or resource_version
             kind = event.get("type")
             if kind in ("ADDED", "MODIFIED"):
