@@ -42,6 +42,7 @@ import secrets
 import select
 import shutil
 import socket
+import ssl
 import tempfile
 import threading
 import time
@@ -52,6 +53,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 
 from .procs import ClosingHTTPServer, EmulatedServer
+from .solidserver import self_signed_certificate
 
 BUILTIN = (("networking.k8s.io", ("v1",), "ingresses", "Ingress", True), ("networking.k8s.io", ("v1",), "ingressclasses", "IngressClass", False))
 DEFAULT_CRDS = (("traefik.io", ("v1alpha1",), "ingressroutes", "IngressRoute"), ("traefik.containo.us", ("v1alpha1",), "ingressroutes", "IngressRoute"),
@@ -152,7 +154,7 @@ def parse_fields(text: str | None) -> list[tuple[str, bool, str]]:
 
 class KubeApiEmulator(EmulatedServer):
     def __init__(self, crds: bool = True, history_size: int = 1000, bookmark_interval: float = 1.0, expired_mode: str = "event",
-                 seed: int | None = None) -> None:
+                 seed: int | None = None, tls: bool = False) -> None:
         self.history_size, self.bookmark_interval, self.expired_mode = history_size, bookmark_interval, expired_mode
         self.cond = threading.Condition()
         self._random = random.Random(seed)
@@ -172,8 +174,14 @@ class KubeApiEmulator(EmulatedServer):
         for group, versions, plural, kind in DEFAULT_CRDS if crds else ():
             self.install_crd(group, versions, plural, kind)
         self._handler = self._make_handler()
+        self._ssl_context: ssl.SSLContext | None = None
+        self.ca_cert: str | None = None  # with tls: the server's self-signed certificate (its own CA), as a pod's ca.crt
+        if tls:
+            self.ca_cert, key_file = self_signed_certificate(self.base)
+            self._ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self._ssl_context.load_cert_chain(self.ca_cert, key_file)
         self.httpd = self._bind(0)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.httpd.server_address[1]}"
 
     # -- the harness side: state changes as kubectl would make them ---------------------------------------------------------
 
@@ -322,10 +330,22 @@ class KubeApiEmulator(EmulatedServer):
     def env(self) -> dict[str, str]:
         return {"KUBECONFIG": self.kubeconfig(os.path.join(self.base, "kubeconfig"))}
 
+    def service_account(self, namespace: str = "default") -> tuple[str, dict[str, str]]:
+        """What a pod of this cluster gets (needs ``tls``): a directory with the service account's ``token``,
+        ``ca.crt`` and ``namespace`` (mounted at /var/run/secrets/kubernetes.io/serviceaccount in a pod), and the
+        environment KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT."""
+        directory = os.path.join(self.base, "serviceaccount")
+        os.makedirs(directory, exist_ok=True)
+        shutil.copyfile(self.ca_cert, os.path.join(directory, "ca.crt"))
+        for name, text in (("token", self.token), ("namespace", namespace)):
+            with open(os.path.join(directory, name), "w", encoding="ascii") as handle:
+                handle.write(text)
+        return directory, {"KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": str(self.httpd.server_address[1])}
+
     # -- the server side -----------------------------------------------------------------------------------------------------
 
     def _bind(self, port: int) -> ClosingHTTPServer:
-        return ClosingHTTPServer(("127.0.0.1", port), self._handler)
+        return ClosingHTTPServer(("127.0.0.1", port), self._handler, ssl_context=self._ssl_context)
 
     def start(self) -> KubeApiEmulator:
         self._serve()

@@ -30,8 +30,18 @@ def flags(options: dict) -> list[str]:
     return found
 
 
+SERVICE_ACCOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+
+def in_pod(service_account: str) -> list[str]:
+    """A command prefix that runs a program as in a pod: in a mount namespace of its own (root only), where a tmpfs
+    over /run (/var/run) holds the service account files at SERVICE_ACCOUNT; nothing outside that process sees it."""
+    script = f'mount -t tmpfs tmpfs /run && mkdir -p {SERVICE_ACCOUNT} && cp "$0"/* {SERVICE_ACCOUNT}/ && exec "$@"'
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, service_account]
+
+
 class RouteProcess:
-    def __init__(self, options: dict, env: dict[str, str]) -> None:
+    def __init__(self, options: dict, env: dict[str, str], prefix: list[str] | None = None) -> None:
         self.base = tempfile.mkdtemp(prefix="kea-dns-routes-")
         self.metrics_port, self.health_port = free_port(), free_port()
         self.options = {"metrics_address": f"127.0.0.1:{self.metrics_port}", "health_address": f"127.0.0.1:{self.health_port}",
@@ -39,9 +49,10 @@ class RouteProcess:
         self.env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": collections_path(), **env}
         self.log_path = os.path.join(self.base, "routes.log")
         self.proc: subprocess.Popen | None = None
+        self.prefix = prefix or []  # e.g. in_pod()
 
     def command(self, *extra: str) -> list[str]:
-        return [sys.executable, PROGRAM, *flags(self.options), *extra]
+        return [*self.prefix, sys.executable, PROGRAM, *flags(self.options), *extra]
 
     def start(self, wait_ready: bool = True) -> RouteProcess:
         log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process

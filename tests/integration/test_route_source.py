@@ -6,6 +6,8 @@ zone left alone."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
 
 import pytest
@@ -14,7 +16,8 @@ from tests.harness.ansible import run_tasks
 from tests.harness.kube_api import KubeApiEmulator
 from tests.harness.pipeline import ZONE, listener_target
 from tests.harness.procs import launch, wait_for
-from tests.harness.routes import RouteProcess, ingress, ingressroute, route_target
+from tests.harness.routes import RouteProcess, in_pod, ingress, ingressroute, route_target
+from tests.harness.solidserver import self_signed_certificate
 
 TARGETS = ("technitium", "knot", "powerdns")
 LB = {"loadBalancer": {"ingress": [{"ip": "192.0.2.10"}]}}
@@ -276,3 +279,27 @@ def test_two_instances_at_once_converge(kube, target, programs):
         return {owner: values for (owner, rtype), values in target.server.transfer(ZONE).items() if rtype == "A" and owner.startswith("pair")}
     wait_for(lambda: state() == want, 30, "both programs converged")
     assert first.http("/readyz") == 200 and second.http("/readyz") == 200
+
+
+def test_in_a_pod_with_the_service_account_and_no_kubeconfig(request, programs, tmp_path):
+    """No kubeconfig: the program loads the pod's configuration (KUBERNETES_SERVICE_HOST/PORT, the service account's
+    token and CA certificate at /var/run/secrets/kubernetes.io/serviceaccount) and talks TLS to the API server,
+    verifying its certificate against that CA; a wrong CA is refused and named, and the token is never logged."""
+    kube = launch(KubeApiEmulator(bookmark_interval=0.5, tls=True))
+    request.addfinalizer(kube.stop)
+    target = route_target(request, "knot")
+    service_account, pod_env = kube.service_account()
+    publish(kube, ingress("pod", name("pod")))
+    routes = RouteProcess({"zones": [ZONE], **target.options}, {**pod_env, **target.env}, prefix=in_pod(service_account))
+    programs.append(routes.start())
+    wait_for(lambda: target.server.query(name("pod")) == ["192.0.2.10"], 15, "the record, from inside the pod")
+    assert any(path.startswith("/apis/networking.k8s.io/v1/ingresses") for _when, _method, path, _query in kube.requests)
+    assert kube.token not in routes.log()
+
+    # The same pod with another CA: the API server's certificate is refused, the program says so and is not ready.
+    other_ca, _key = self_signed_certificate(str(tmp_path))
+    shutil.copyfile(other_ca, os.path.join(service_account, "ca.crt"))
+    wrong = RouteProcess({"zones": [ZONE], **target.options}, {**pod_env, **target.env}, prefix=in_pod(service_account))
+    programs.append(wrong.start(wait_ready=False))
+    wait_for(lambda: "CERTIFICATE_VERIFY_FAILED" in wrong.log(), 15, "the certificate refused")
+    assert wrong.http("/readyz") == 503
