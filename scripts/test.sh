@@ -3,7 +3,7 @@
 # Installs what it needs (scripts/setup.sh), copies the collection to
 # <cache>/ansible_collections/ddi/kea_dns (ansible-test needs that layout), then runs
 # ruff, ansible-test sanity, the unit tests, the integration tests against real servers,
-# ansible-lint (production profile) and antsibull-changelog lint.
+# each role's Molecule scenario, ansible-lint (production profile) and antsibull-changelog lint.
 # Every server a test starts is stopped by the test's fixtures.
 set -euo pipefail
 # shellcheck source=scripts/setup.sh
@@ -36,6 +36,27 @@ PY
     cp "$KEA_DNS_ROOT/scripts/get_pip_shim.py" "$cache/get_pip_${pip_version//./_}.py"
 }
 
+molecule_every_role() {
+    # roles/<role>/molecule/default: create (throwaway servers), converge, idempotence, verify, destroy (also after a
+    # failure). A role without a scenario fails the stage.
+    local role dir start status=0
+    for dir in roles/*/; do
+        dir=${dir%/}
+        role=$(basename "$dir")
+        start=$SECONDS
+        if [ ! -f "$dir/molecule/default/molecule.yml" ]; then
+            echo "--- molecule $role: FAILED (no scenario roles/$role/molecule/default)"
+            status=1
+        elif (cd "$dir" && NO_COLOR=1 ANSIBLE_NOCOLOR=1 molecule test --destroy=always); then
+            echo "--- molecule $role: ok ($((SECONDS - start)) s)"
+        else
+            echo "--- molecule $role: FAILED ($((SECONDS - start)) s)"
+            status=1
+        fi
+    done
+    return "$status"
+}
+
 passed=0
 failed=0
 failed_stages=()
@@ -63,6 +84,7 @@ stage "ruff" ruff check --no-cache plugins extensions tests benchmarks scripts
 stage "ansible-test sanity" ansible-test sanity --venv --python 3.11 --color no
 stage "unit tests (ansible-test units)" ansible-test units --venv --python 3.11 --requirements --color no
 stage "integration tests (pytest, real servers)" python -m pytest -p no:cacheprovider -q tests/integration
+stage "molecule (every role)" molecule_every_role
 stage "ansible-lint (production profile)" ansible-lint --offline -q
 stage "antsibull-changelog lint" antsibull-changelog lint
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -132,6 +133,18 @@ class ListenerProcess:
         env = self._prepare()
         return subprocess.run([self.python, self.program, "--config", self.config, "--once", *self.args], env=env,
                               capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def read_unit(path: str) -> tuple[list[str], str | None]:
+    """The command (ExecStart, split on spaces as systemd does for a line without quotes) and the EnvironmentFile of a
+    systemd unit as the dns_listener role renders it."""
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    command = re.search(r"^ExecStart=(.*)$", text, re.M)
+    env_file = re.search(r"^EnvironmentFile=(.*)$", text, re.M)
+    if command is None:
+        raise ValueError(f"{path}: no ExecStart")
+    return command.group(1).split(), env_file.group(1) if env_file else None
 
 
 def read_env_file(path: str) -> dict[str, str]:

@@ -13,7 +13,7 @@ import stat
 import subprocess
 
 from tests.harness.ansible import ansible_env, tool
-from tests.harness.listener import LISTENER_PASSWORD, ListenerProcess, read_env_file
+from tests.harness.listener import LISTENER_PASSWORD, ListenerProcess, read_env_file, read_unit
 from tests.harness.pipeline import INSERT, ZONE, kea_write
 from tests.harness.procs import free_port, wait_for
 
@@ -58,10 +58,10 @@ def test_role_installs_the_daemon_which_runs_from_the_rendered_files(pipeline_db
     for path in (config, env_file):
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert LISTENER_PASSWORD not in config.read_text() and LISTENER_PASSWORD not in unit
-    exec_start = re.search(r"^ExecStart=(.*)$", unit, re.M).group(1).split()
+    exec_start, unit_env_file = read_unit(str(root / "systemd" / "kea-lease-monitor.service"))
     assert exec_start == [str(root / "opt" / "venv" / "bin" / "python"), str(root / "opt" / "kea_lease_monitor_vault.py"),
                           "--config", str(config)]
-    assert "Restart=always" in unit and "NoNewPrivileges=yes" in unit and f"EnvironmentFile={env_file}" in unit
+    assert "Restart=always" in unit and "NoNewPrivileges=yes" in unit and unit_env_file == str(env_file)
 
     # Start it as the unit would: the installed interpreter and program, the rendered config and environment file.
     listener = ListenerProcess({}, read_env_file(str(env_file)), python=exec_start[0], program=exec_start[1], config=str(config),
