@@ -264,7 +264,12 @@ log:
             for root, dirs, files in os.walk(self.base):
                 for name in [root, *(os.path.join(root, d) for d in dirs), *(os.path.join(root, f) for f in files)]:
                     shutil.chown(name, self.user, self.user)
-            command = ["setpriv", f"--reuid={self.user}", f"--regid={self.user}", "--init-groups", *command]
+            as_user = ["setpriv", f"--reuid={self.user}", f"--regid={self.user}", "--init-groups"]
+            # With -c, knotd keeps its configuration database in a new directory under /tmp, which a machine need not
+            # let the knot user write to: import it into a directory of its own and start from that (-C).
+            confdb = os.path.join(self.base, "confdb")
+            subprocess.run([*as_user, "knotc", "-C", confdb, "conf-import", conf], check=True, capture_output=True)
+            command = [*as_user, "knotd", "-C", confdb]
         self.spawn(command, "knotd.log")
         wait_for(lambda: port_open(self.port) and os.path.exists(self.socket), 15, "Knot")
         return self

@@ -109,6 +109,7 @@ class KnotBackend(DnsBackend):
         self.where = f"Knot control socket {settings.socket}"
         self._ctl: t.Any = None  # the open control connection, or None
         self._orphans: set[str] = set()  # zones whose transaction this backend began and could not end
+        self._zone_names: list[str] | None = None  # find_zone's copy of the zone list (read again on a miss)
         self._connection()  # fail early on a wrong socket path
 
     # -- the control connection: made on demand, dropped on any failure and by close() ---------------------------------
@@ -152,8 +153,14 @@ class KnotBackend(DnsBackend):
             raise TransportError(f"{self.where} did not answer {what} within {self.settings.timeout} s or failed: {exc}") from None
 
     def find_zone(self, name: str) -> str:
-        zones = [zone.rstrip(".").lower() for zone in self._do("listing zones", cmd="zone-status")]
-        return longest_zone(name, zones, f"the {self.where}")
+        """The zone of ``name`` from the zone list read once and kept, as the other backends do (a reconcile or a
+        metrics pass asks it for every name: one control call each made the route program stall for a second); a
+        name no kept zone holds reads the list again, so a zone added since is found."""
+        if self._zone_names is not None:
+            with contextlib.suppress(NotFoundError):
+                return longest_zone(name, self._zone_names, f"the {self.where}")
+        self._zone_names = self.zones()
+        return longest_zone(name, self._zone_names, f"the {self.where}")
 
     def _rrsets(self, zone: str, what: str, **read: str) -> list[RRset]:
         """The RRsets of the managed types that a zone-read (of the zone, or of ``owner`` and ``rtype``) answers."""
