@@ -35,9 +35,10 @@ def _table(schema: str) -> str:
 def available(cursor: t.Any, schema: str, privilege: str = "SELECT") -> bool:
     """Whether the status table exists (kea_db_events of this release or later) and this login has ``privilege`` on
     it (SELECT to read; INSERT to write, granted with UPDATE and DELETE)."""
-    cursor.execute("SELECT CASE WHEN to_regclass(%s) IS NULL THEN false "
-                   "ELSE has_schema_privilege(%s, 'USAGE') AND has_table_privilege(to_regclass(%s), %s) END",
-                   (_table(schema), schema, _table(schema), privilege))
+    # In this order: to_regclass() itself fails for a schema the login may not use (Kea's own user, for one).
+    cursor.execute("SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = %s) THEN false "
+                   "WHEN NOT has_schema_privilege(%s, 'USAGE') THEN false WHEN to_regclass(%s) IS NULL THEN false "
+                   "ELSE has_table_privilege(%s, %s) END", (schema, schema, _table(schema), _table(schema), privilege))
     return bool(cursor.fetchone()[0])
 
 
