@@ -54,15 +54,19 @@ class PartiallyAppliedError(KeaDnsError):
 
     SHOWN = 10
 
-    def __init__(self, cause: KeaDnsError, applied: list[str]) -> None:
+    def __init__(self, cause: KeaDnsError, applied: list[str], failed: t.Sequence[str] = ()) -> None:
+        """``failed``: the changes of the write that failed (named in the message, as its cause may not name them)."""
         self.cause = cause
         self.applied = list(applied)
-        if not applied:
-            done = "nothing was applied"
-        else:
-            shown = ", ".join(applied[: self.SHOWN]) + (f" and {len(applied) - self.SHOWN} more" if len(applied) > self.SHOWN else "")
-            done = f"{len(applied)} change(s) were applied before the failure (result key 'applied'): {shown}"
-        super().__init__(f"{cause}; {done}")
+        done = "nothing was applied"
+        if applied:
+            done = f"{len(applied)} change(s) were applied before the failure (result key 'applied'): {_shown(applied, self.SHOWN)}"
+        writing = f" (writing {_shown(failed, 3)})" if failed else ""
+        super().__init__(f"{cause}{writing}; {done}")
+
+
+def _shown(labels: t.Sequence[str], most: int) -> str:
+    return ", ".join(labels[:most]) + (f" and {len(labels) - most} more" if len(labels) > most else "")
 
 
 # A DNS backend unreachable, refusing the credentials or lacking the zone: a state of the backend (retry the change

@@ -19,11 +19,13 @@ def collections_path() -> str:
         return os.sep.join(parts[:-3])
     farm = os.path.join(tempfile.gettempdir(), f"kea-dns-collections-{os.getuid()}")
     link = os.path.join(farm, "ansible_collections", "ddi", "kea_dns")
-    if os.path.realpath(link) != REPO_ROOT:
+    if os.path.realpath(link) != REPO_ROOT:  # made beside and renamed over: test processes running at once may race here
         os.makedirs(os.path.dirname(link), exist_ok=True)
-        if os.path.lexists(link):
-            os.unlink(link)
-        os.symlink(REPO_ROOT, link)
+        fresh = f"{link}.{os.getpid()}"
+        if os.path.lexists(fresh):
+            os.unlink(fresh)
+        os.symlink(REPO_ROOT, fresh)
+        os.replace(fresh, link)
     return farm
 
 

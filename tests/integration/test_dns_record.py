@@ -273,3 +273,18 @@ def test_rfc2136_tsig_key_from_vault(bind_server, openbao):
     assert run[0]["changed"] is True, run[0].get("msg")
     assert bind_server.query(f"{name}.site.test") == ["10.99.0.90"]
     assert bind_server.key_secret not in run.output
+
+
+def test_a_record_where_a_cname_is_fails_naming_the_record_and_the_servers_answer(dns_server):
+    """No backend may answer "done" for a record the server did not add. RFC 2136 servers drop such an update without
+    an error (RFC 2136 3.4.2.2); the prerequisite the rfc2136 backend sends makes them refuse it."""
+    provider, server = dns_server
+    name = unique("us3-cab10-ru30-idrac")
+    run = run_tasks([record(provider, name=name, type="CNAME", value="elsewhere.site.test.", owner_id="ops/manual"),
+                     dict(record(provider, name=name, value="10.99.0.30"), ignore_errors=True),
+                     record(provider, name=name, type="CNAME", value="elsewhere.site.test.", owner_id="ops/manual", state="absent")],
+                    env=server.env)
+    cname, refused, _removed = run.results
+    assert cname["changed"] and refused["failed"], run.output[-3000:]
+    assert f"{name}.site.test" in refused["msg"] and "refused" in refused["msg"].lower(), refused["msg"]  # the record and the server's answer
+    assert server.query(f"{name}.site.test", "A") == []

@@ -16,14 +16,14 @@ import pytest
 
 from tests.harness.ansible import ansible_env, plain, run_tasks, tool
 from tests.harness.listener import LISTENER_PASSWORD
-from tests.harness.pipeline import INSERT, ZONE, daemon, kea_write, listener_target, pending
+from tests.harness.pipeline import INSERT, LISTENER_BACKENDS, ZONE, daemon, kea_write, listener_target, pending
 from tests.harness.procs import wait_for
 
 GOOD, REFUSED, TAKEN, OTHER = "us3-cab1-ru1-idrac", "us3-cab1-ru2-idrac", "us3-cab1-ru3-idrac", "us3-cab1-ru4-switch"
 STATUS = "SELECT h.hostname, s.status, s.reason, s.synced_at IS NOT NULL FROM kea_dns.dns_status s JOIN hosts h USING (host_id) ORDER BY 1"
 
 
-@pytest.fixture(params=["knot", "powerdns"])
+@pytest.fixture(params=[*LISTENER_BACKENDS, "powerdns-txt"])
 def target(request):
     return listener_target(request, request.param)
 

@@ -15,7 +15,7 @@ import pytest
 from tests.harness.ansible import ansible_env, run_tasks, tool
 from tests.harness.golden import golden
 from tests.harness.listener import LISTENER_PASSWORD
-from tests.harness.pipeline import INSERT, ZONE, daemon, kea_write, listener_target
+from tests.harness.pipeline import INSERT, LISTENER_BACKENDS, ZONE, daemon, kea_write, listener_target
 
 RESERVATIONS = [("aabbccdd2001", "10.99.2.1", "us3-cab2-ru1-idrac"),  # no record: to create
                 ("aabbccdd2002", "10.99.2.2", "us3-cab2-ru2-idrac"),  # its record (the daemon's) holds 10.99.2.99: to update
@@ -27,7 +27,7 @@ RECORDS = [("us3-cab2-ru2-idrac", "10.99.2.99", "kea/default"), ("us3-cab2-ru3-i
            ("us3-cab2-ru9-idrac", "10.99.2.9", "kea/default")]  # the daemon's, of no reservation: to delete
 
 
-@pytest.fixture(params=["knot", "powerdns"])
+@pytest.fixture(params=[*LISTENER_BACKENDS, "powerdns-txt"])
 def target(request):
     return listener_target(request, request.param)
 
@@ -48,6 +48,11 @@ def drifted_zone(pipeline_db, target):
     run_tasks(cleanup, env=target.env)
 
 
+def backend_args(target) -> list[str]:
+    """The target's options beyond its provider (e.g. powerdns_ownership) as the daemon's flags."""
+    return [arg for name, value in target.options.items() if name != "provider" for arg in (f"--{name.replace('_', '-')}", str(value))]
+
+
 def zone_state(target) -> dict[str, list[str]]:
     return {name: values for name, values in target.state().items() if "-cab2-" in name}
 
@@ -66,7 +71,7 @@ def test_daemon_and_playbook_report_exactly_the_drift(drifted_zone, target, tmp_
     report_file = tmp_path / "drift.json"
     variables = tmp_path / "vars.json"
     variables.write_text(json.dumps({"kea_dns_provider": target.options["provider"], "kea_dns_zone": ZONE, "kea_dns_report_file": str(report_file),
-                                     "kea_dns_fail_on_drift": True, "kea_dns_extra_args": ["--db-user", "kea_dns_listener"]}))
+                                     "kea_dns_fail_on_drift": True, "kea_dns_extra_args": ["--db-user", "kea_dns_listener", *backend_args(target)]}))
     env = ansible_env({"KEA_DB_HOST": "127.0.0.1", "KEA_DB_PORT": str(drifted_zone.port), "KEA_DB_NAME": drifted_zone.kea_db,
                        "KEA_DB_PASSWORD": LISTENER_PASSWORD, **target.env})
     play = subprocess.run([tool("ansible-playbook"), "-i", "localhost,", "ddi.kea_dns.dns_reconcile", "--check", "-e", f"@{variables}"],

@@ -59,7 +59,7 @@ OWN = (
     Option("rate_limit", "float", help="requests per second to the DNS server (default: the backend's, 10 for Technitium, 100 for the others)",
            env=("ROUTE_RATE_LIMIT",)),
     Option("resync_interval", "float", 300.0, "seconds between full reconciles", env=("ROUTE_RESYNC_INTERVAL",)),
-    Option("debounce", "float", 0.02, "seconds a burst of changes settles before it is applied (at most 1 s in all)"),
+    Option("debounce", "float", 0.01, "seconds a burst of changes settles before it is applied (at most 1 s in all)"),
     Option("watch_timeout", "int", 300, "seconds a watch lasts before it is opened again (server timeoutSeconds)"),
     Option("read_timeout", "float", 90.0, "seconds without a byte after which a watch is taken as stalled"),
     Option("retry_max_interval", "float", 30.0, "longest wait between retries"),

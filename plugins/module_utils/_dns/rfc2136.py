@@ -74,9 +74,14 @@ MESSAGE_LIMIT = 65535 - 1024  # bytes of an unsigned UPDATE, leaving room for th
 
 
 def _update(zone: str, changes: t.Sequence[Change]) -> t.Any:
+    """The UPDATE of ``changes``. A record written where a CNAME is would be dropped by the server without an error
+    (RFC 2136 3.4.2.2): each such name has the prerequisite "no CNAME here", so the server refuses the message (YXRRSET)
+    instead of answering NOERROR for a record it did not add."""
     update = dns.update.UpdateMessage(zone + ".")
     for change in changes:
         name = change.key.name + "."
+        if change.after is not None and change.after.values and change.key.type != "CNAME":
+            update.absent(name, "CNAME")
         update.delete(name, change.key.type)
         if change.after is not None:
             for value in change.after.values:
@@ -179,6 +184,8 @@ class Rfc2136Backend(DnsBackend):
             raise AuthenticationError(f"{self.where} answered {text} to {what}: check the TSIG key and the zone's update policy")
         if rcode == dns.rcode.NOTZONE:
             raise NotFoundError(f"{self.where} answered NOTZONE to {what}: the name is not in that zone")
+        if rcode == dns.rcode.YXRRSET:  # the only prerequisite sent: no CNAME where a record is written
+            raise KeaDnsError(f"{self.where} refused {what} (YXRRSET): a CNAME holds a name it writes, and no other record may share it")
         raise KeaDnsError(f"{self.where} answered {text} to {what}")
 
     def find_zone(self, name: str) -> str:

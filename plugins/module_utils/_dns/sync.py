@@ -116,7 +116,7 @@ def apply_changes(backend: DnsBackend, changes: t.Sequence[Change], chunk_size: 
             except PartiallyAppliedError as exc:
                 raise PartiallyAppliedError(exc.cause, applied + exc.applied) from None
             except KeaDnsError as exc:
-                raise PartiallyAppliedError(exc, applied) from None
+                raise PartiallyAppliedError(exc, applied, () if backend_state(exc) else [change.label() for change in chunk]) from None
             applied.extend(change.label() for change in chunk)
 
 

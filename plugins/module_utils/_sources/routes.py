@@ -86,6 +86,8 @@ class RouteSource:
         result = Desired()
         wanted: dict[RRsetKey, list[t.Any]] = {}  # key -> [values, ttl, origin]
         for item in items:
+            if touched is not None and touched.names.isdisjoint(item.names):
+                continue  # one change among 1,000 routes: building every route's records took 8 ms
             if item.problems:
                 result.invalid[item.ref] = "; ".join(item.problems)
             for rrset in item.rrsets(lambda name: name, self.owner_id):  # the zone is looked up once per name below

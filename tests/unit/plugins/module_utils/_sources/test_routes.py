@@ -89,6 +89,17 @@ def test_a_touched_batch_reads_only_its_names():
     assert source.home_zones(None) == [ZONE] and RouteSource().home_zones(["a.test", "10.in-addr.arpa"]) == ["a.test"]
 
 
+def test_desired_of_a_touched_batch_covers_only_the_routes_holding_its_names():
+    items = [records("Ingress/a/web", "web", "www"), records("Ingress/a/other", "other"),
+             records("Ingress/a/bad", "web", problems=("annotation ttl: 'x' is no positive integer",)),
+             records("Ingress/a/broken", problems=("match: cannot parse",))]
+    desired = RouteSource(RouteSettings(zones=(ZONE,))).desired(items, find_zone, RouteNames(frozenset({f"web.{ZONE}"})))
+    assert set(desired.records) == {RRsetKey(f"web.{ZONE}", "A")}  # not www (untouched) of the same route
+    assert desired.invalid == {"Ingress/a/bad": "annotation ttl: 'x' is no positive integer"}  # a route of the name only
+    everything = RouteSource(RouteSettings(zones=(ZONE,))).desired(items, find_zone)
+    assert len(everything.records) == 3 and set(everything.invalid) == {"Ingress/a/bad", "Ingress/a/broken"}
+
+
 def test_the_cache_diffs_a_new_list_against_what_it_held():
     cache = Cache()
     cache.replace("Ingress", None, {("Ingress", "a", "one"): {"v": 1}, ("Ingress", "a", "two"): {"v": 1}})
