@@ -4,7 +4,8 @@ it, with its answer), skipped or conflict, and a repair makes it synced again; r
 kea_reservation_info, the kea_reservations inventory plugin (real ansible-inventory) and the daemon's metrics.
 
 A refusal is a real one: a CNAME at the reservation's name, so the backend refuses an A record there (PowerDNS
-answers 422, Knot's zone-commit fails its CNAME semantic check). Parameterised over the backends that refuse it.
+answers 422, Knot's zone-commit fails its CNAME semantic check, BIND answers YXRRSET to the rfc2136 backend's "no
+CNAME here" prerequisite, the Technitium and SOLIDserver emulators refuse as their servers do). On every backend.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 mode) of a zone holding a missing record, a wrong one the daemon owns, a stale one it owns, a record another team owns
 in the way of a reservation, a correct one, and a reservation the hostname filter leaves out: the report lists
 exactly those (golden file tests/integration/golden/drift_report.json), the same from the daemon and from the
-playbook, on every backend where records carry their owner; nothing is changed, and the exit codes say it.
+playbook, on every backend (each carries the records' owner: PowerDNS comments or TXT markers, Knot and RFC 2136
+TXT markers, Technitium and SOLIDserver record metadata); nothing is changed, and the exit codes say it.
 """
 
 from __future__ import annotations

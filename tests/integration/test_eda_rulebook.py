@@ -178,6 +178,11 @@ def outbox_statuses(pg) -> dict[str, int]:
     return dict(pg.kea_sql("SELECT status, count(*) FROM kea_dns.outbox GROUP BY status"))
 
 
+def dns_statuses(pg) -> dict[str, int]:
+    """The reservations by DNS status (the dns_status table the dns_sync module writes as the daemon does)."""
+    return dict(pg.kea_sql("SELECT status, count(*) FROM kea_dns.dns_status GROUP BY status"))
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
 @pytest.mark.parametrize("moment", ["events queued", "playbook running", "batch half applied"])
 def test_rulebook_stopped_at_any_moment_loses_nothing(rulebook, pipeline_db, powerdns_server, signum, moment):
@@ -201,6 +206,7 @@ def test_rulebook_stopped_at_any_moment_loses_nothing(rulebook, pipeline_db, pow
     restarted = rulebook(kea_dns_inventory_dir="")
     all_answered(dns, rows, timeout=120, rulebook=restarted)
     wait_for(lambda: outbox_statuses(pipeline_db) == {"done": len(rows)}, 60, "every outbox row done")
+    assert dns_statuses(pipeline_db) == {"synced": len(rows)}  # no status left pending by the stop
     records = dns.transfer(ZONE)
     bmcs = {name: values for (name, rtype), values in records.items() if rtype == "A" and name.split(".")[0].endswith("-bmc")}
     assert bmcs == {f"{hostname}.{ZONE}": [ip] for _i, ip, hostname in rows}  # every one, the current value, nothing twice
@@ -266,3 +272,4 @@ def test_dns_down_for_a_while_then_back_loses_nothing(rulebook, pipeline_db, pow
         powerdns_server.start_server()
     all_answered(powerdns_server, rows, timeout=90, rulebook=running)
     wait_for(lambda: outbox_statuses(pipeline_db) == {"done": 5}, 60, "every row acknowledged")
+    assert dns_statuses(pipeline_db) == {"synced": 5}  # the failed attempts did not leave a reservation failed

@@ -52,9 +52,16 @@ def metric(listener, name: str) -> float:
 
 
 def all_done(pg) -> None:
-    """Every outbox row applied (none skipped, none left)."""
+    """Every outbox row applied (none skipped, none left), and every reservation's DNS status says so: synced (or
+    skipped by the hostname filter), one status row per reservation, none pending or failed."""
     assert pg.kea_sql("SELECT status, count(*) FROM kea_dns.outbox GROUP BY status") == \
         [("done", pg.kea_sql("SELECT count(*) FROM kea_dns.outbox")[0][0])]
+    wait_for(lambda: statuses(pg) - {"synced", "skipped"} == set(), 10, "every reservation's DNS status synced")
+    assert pg.kea_sql("SELECT count(*) FROM kea_dns.dns_status")[0][0] == pg.kea_sql("SELECT count(*) FROM hosts")[0][0]
+
+
+def statuses(pg) -> set[str]:
+    return {status for (status,) in pg.kea_sql("SELECT DISTINCT status FROM kea_dns.dns_status")}
 
 
 def test_idle_longer_than_the_server_timeout_then_one_insert(pipeline_db, backend, listeners):
@@ -68,6 +75,7 @@ def test_idle_longer_than_the_server_timeout_then_one_insert(pipeline_db, backen
     assert time.monotonic() - written < 5
     assert listener.http("/readyz") == 200
     assert "DNS backend failing" not in listener.log()
+    all_done(pipeline_db)
 
 
 def test_server_restarted_during_a_burst(pipeline_db, backend, listeners):
