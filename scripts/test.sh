@@ -83,7 +83,8 @@ cd "$COLLECTION"
 stage "ruff" ruff check --no-cache plugins extensions tests benchmarks scripts
 stage "ansible-test sanity" ansible-test sanity --venv --python 3.11 --color no
 stage "unit tests (ansible-test units)" ansible-test units --venv --python 3.11 --requirements --color no
-stage "integration tests (pytest, real servers)" python -m pytest -p no:cacheprovider -q --durations=25 tests/integration
+# Two worker processes, each test file on one of them (its module fixtures made once); each has its own servers.
+stage "integration tests (pytest, real servers)" python -m pytest -p no:cacheprovider -q -n 2 --dist loadfile --durations=25 tests/integration
 stage "molecule (every role)" molecule_every_role
 stage "ansible-lint (production profile)" ansible-lint --offline -q
 stage "antsibull-changelog lint" antsibull-changelog lint

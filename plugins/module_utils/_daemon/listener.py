@@ -56,8 +56,9 @@ class DnsFailure(Exception):
     """The DNS backend could not take a change now (unreachable, timeout, credentials): retry later."""
 
 
-class DnsRejected(Exception):
-    """The DNS backend refused a change: find the row that causes it and skip that row."""
+class DnsRejected(KeaDnsError):
+    """The DNS backend refused a change: find the row that causes it and skip that row. Out of a reconcile (a zone it
+    will not list), it stops the daemon with its message."""
 
 
 def describe(change: Change) -> str:
@@ -202,7 +203,8 @@ class Listener(InventoryFiles):
         log.info("Found %d static reservations to check", len(reservations))
         if self.sync is not None:
             if self.options["report"]:
-                drift.check_zones(self.dns(self.sync.backend.zones), self.source.home_zones(None), self.options["provider"])
+                drift.check_zones(self.dns(self.sync.backend.zones), self.source.home_zones(None), self.options["provider"],
+                                  self.sync.backend.find_zone)
             plan, desired = self.dns(self.sync.reconcile, reservations, self.options["dry_run"])
             for label, reason in desired.invalid.items():
                 log.warning("Reservation skipped: %s: %s", label, reason)

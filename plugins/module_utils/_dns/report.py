@@ -20,7 +20,7 @@ from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import RRset
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.ownership import ref_of
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.status import Status
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.sync import Plan
-from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import InvalidInputError
+from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import InvalidInputError, NotFoundError
 
 EXIT_DRIFT = 3  # 0: in sync; 1: a failure (database, DNS backend); 2: bad options (a zone or owner that does not exist)
 SHOWN = 20  # lines of each kind in the text summary
@@ -32,11 +32,18 @@ def _rrset(rrset: RRset | None) -> dict[str, t.Any] | None:
     return {"values": list(rrset.values), "ttl": rrset.ttl, "owner": rrset.owner}
 
 
-def check_zones(listed: t.Sequence[str] | None, zones: t.Iterable[str], backend: str) -> None:
-    """A report of a zone the backend does not have (``listed``: its zones, None when it cannot list them) is a
-    mistake in the options, not a drift: name it."""
+def check_zones(listed: t.Sequence[str] | None, zones: t.Iterable[str], backend: str, find_zone: t.Callable[[str], str]) -> None:
+    """A report of a zone the backend does not have (``listed``: its zones; None when it cannot list them, then
+    ``find_zone`` asks it which zone holds each name) is a mistake in the options, not a drift: name it."""
     if listed is None:
-        return  # the backend cannot list its zones (RFC 2136): reading the zone says it
+        for zone in zones:
+            try:
+                found = find_zone(zone)
+            except NotFoundError as exc:
+                raise InvalidInputError("dns_zone", zone, f"no such zone on the {backend} backend ({exc})") from None
+            if found != zone:
+                raise InvalidInputError("dns_zone", zone, f"no such zone on the {backend} backend (the name is in its zone {found})")
+        return
     for zone in zones:
         if zone not in listed:
             raise InvalidInputError("dns_zone", zone, f"no such zone on the {backend} backend (it has: "
