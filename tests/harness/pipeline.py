@@ -80,6 +80,13 @@ def daemon(pg, dns: Target, **options) -> ListenerProcess:
     return ListenerProcess(base, {"KEA_DB_PASSWORD": LISTENER_PASSWORD, **dns.env})
 
 
+def clear_owned(pg, dns: Target) -> None:
+    """Remove every record the daemon owns in the zone (earlier tests share the servers): one applied run of it while
+    ``pg`` holds no reservation yet."""
+    run = daemon(pg, dns, inventory=False).run_once()
+    assert run.returncode == 0, run.stderr[-2000:]
+
+
 def kea_write(pg, statements: list[tuple[str, tuple]], dbname: str | None = None) -> None:
     """One transaction as Kea's own database user (in the cluster's Kea database, or ``dbname``)."""
     conn = pg.connect_as(pg.kea_user, pg.kea_password, dbname=dbname)

@@ -21,6 +21,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def open_to_all(path) -> None:
+    """Let other users (knotd runs as knot) enter ``path`` and the directories above it up to the temporary directory:
+    pytest makes them 0700 (tmp_path, pytest-<n>, pytest-of-<user>, and with pytest-xdist popen-gw<n> as well)."""
+    top = os.path.realpath(tempfile.gettempdir())
+    directory = os.path.realpath(path)
+    while directory != top and os.path.dirname(directory) != directory:
+        os.chmod(directory, os.stat(directory).st_mode | 0o755)
+        if os.path.dirname(directory) == top:
+            break
+        directory = os.path.dirname(directory)
+
+
 def wait_for(predicate, timeout: float, what: str, interval: float = 0.05) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -11,7 +11,7 @@ import sys
 from tests.harness.ansible import REPO_ROOT, ansible_env, tool
 from tests.harness.dns_servers import Knot
 from tests.harness.kea import KeaMemfile
-from tests.harness.procs import wait_for
+from tests.harness.procs import open_to_all, wait_for
 
 
 def playbook(name: str, inventory: str, variables: dict, *args: str) -> subprocess.CompletedProcess:
@@ -34,8 +34,7 @@ def test_backup_then_restore_on_a_rebuilt_host(tmp_path):
     """knotd as user knot (as Debian runs it). The restore runs with a remote directory that does not exist yet (a
     rebuilt host), both zones damaged and static records configured: both zones restored, the static records on top,
     a re-run changes nothing, and without an archive the static records are still merged (seed 003's start-up)."""
-    for directory in (tmp_path, tmp_path.parent, tmp_path.parent.parent):  # pytest makes them 0700: knotd must enter them
-        os.chmod(directory, 0o755)
+    open_to_all(tmp_path)  # knotd must enter it
     inventory = tmp_path / "hosts.ini"
     inventory.write_text(f"[kea_dns_backup]\ndhcp1 ansible_connection=local ansible_python_interpreter={sys.executable}\n")
     local = tmp_path / "fetched"

@@ -17,7 +17,7 @@ import pytest
 
 from tests.harness.ansible import ansible_env, plain, run_tasks, tool
 from tests.harness.listener import LISTENER_PASSWORD
-from tests.harness.pipeline import INSERT, LISTENER_BACKENDS, ZONE, daemon, kea_write, listener_target, pending
+from tests.harness.pipeline import INSERT, LISTENER_BACKENDS, ZONE, clear_owned, daemon, kea_write, listener_target, pending
 from tests.harness.procs import wait_for
 
 GOOD, REFUSED, TAKEN, OTHER = "us3-cab1-ru1-idrac", "us3-cab1-ru2-idrac", "us3-cab1-ru3-idrac", "us3-cab1-ru4-switch"
@@ -56,6 +56,7 @@ def inventory_vars(pg, tmp_path) -> dict[str, dict]:
 
 
 def test_status_follows_each_reservation_from_kea_to_dns_and_back(pipeline_db, target, listeners, tmp_path):
+    clear_owned(pipeline_db, target)
     record(target, REFUSED, "CNAME", f"elsewhere.{ZONE}.")
     record(target, TAKEN, "A", "192.0.2.99")
     kea_write(pipeline_db, [(INSERT, (f"aabbccddee0{n}", f"10.99.0.{n}", name)) for n, name in enumerate((GOOD, REFUSED, TAKEN, OTHER), 1)])

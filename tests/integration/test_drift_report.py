@@ -16,7 +16,7 @@ import pytest
 from tests.harness.ansible import ansible_env, run_tasks, tool
 from tests.harness.golden import golden
 from tests.harness.listener import LISTENER_PASSWORD
-from tests.harness.pipeline import INSERT, LISTENER_BACKENDS, ZONE, daemon, kea_write, listener_target
+from tests.harness.pipeline import INSERT, LISTENER_BACKENDS, ZONE, clear_owned, daemon, kea_write, listener_target
 
 RESERVATIONS = [("aabbccdd2001", "10.99.2.1", "us3-cab2-ru1-idrac"),  # no record: to create
                 ("aabbccdd2002", "10.99.2.2", "us3-cab2-ru2-idrac"),  # its record (the daemon's) holds 10.99.2.99: to update
@@ -35,9 +35,7 @@ def target(request):
 
 @pytest.fixture
 def drifted_zone(pipeline_db, target):
-    # Other tests share the zone; with no reservation yet, one applied run removes every record the daemon owns there.
-    emptied = daemon(pipeline_db, target, inventory=False).run_once()
-    assert emptied.returncode == 0, emptied.stderr[-2000:]
+    clear_owned(pipeline_db, target)
     tasks = [{"ddi.kea_dns.dns_record": {**target.options, "zone": ZONE, "name": name, "value": value, "ttl": 600, "owner_id": owner}}
              for name, value, owner in RECORDS]
     run = run_tasks(tasks, env=target.env)

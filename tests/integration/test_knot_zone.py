@@ -14,7 +14,7 @@ import pytest
 
 from tests.harness.ansible import run_tasks
 from tests.harness.dns_servers import ZONES, Knot
-from tests.harness.procs import launch
+from tests.harness.procs import launch, open_to_all
 
 
 @pytest.fixture
@@ -222,8 +222,7 @@ def test_disaster_recovery_knotd_as_knot_with_a_secondary(tmp_path):
     sys.path.insert(0, collections_path())
     from ansible_collections.ddi.kea_dns.plugins.module_utils._backup import archive  # pylint: disable=import-outside-toplevel
 
-    for directory in (tmp_path, tmp_path.parent, tmp_path.parent.parent):  # pytest makes them 0700: knotd must enter them
-        os.chmod(directory, 0o755)
+    open_to_all(tmp_path)  # knotd must enter it
     secondary = Bind(primary=None)
     knot = launch(Knot(user="knot", notify_port=secondary.port))
     secondary.primary = knot

@@ -56,12 +56,16 @@ def all_done(pg) -> None:
     skipped by the hostname filter), one status row per reservation, none pending or failed."""
     assert pg.kea_sql("SELECT status, count(*) FROM kea_dns.outbox GROUP BY status") == \
         [("done", pg.kea_sql("SELECT count(*) FROM kea_dns.outbox")[0][0])]
-    wait_for(lambda: statuses(pg) - {"synced", "skipped"} == set(), 10, "every reservation's DNS status synced")
-    assert pg.kea_sql("SELECT count(*) FROM kea_dns.dns_status")[0][0] == pg.kea_sql("SELECT count(*) FROM hosts")[0][0]
+    wait_for(lambda: set(statuses(pg)) - {"synced", "skipped"} == set(), 10, "every reservation's DNS status synced")
+    assert sum(statuses(pg).values()) == pg.kea_sql("SELECT count(*) FROM hosts")[0][0]
 
 
-def statuses(pg) -> set[str]:
-    return {status for (status,) in pg.kea_sql("SELECT DISTINCT status FROM kea_dns.dns_status")}
+def statuses(pg) -> dict[str, int]:
+    """The reservations by DNS status. A status row written in the instant its host was deleted can outlive it until
+    the next reconcile (plugins/module_utils/_outbox/status.py); like the daemon's metric, this counts existing ones."""
+    return dict(pg.kea_sql("SELECT d.status, count(*) FROM kea_dns.dns_status d JOIN hosts h USING (host_id) "
+                           "WHERE CASE d.family WHEN 4 THEN h.dhcp4_subnet_id IS NOT NULL ELSE h.dhcp6_subnet_id IS NOT NULL END "
+                           "GROUP BY d.status"))
 
 
 def test_idle_longer_than_the_server_timeout_then_one_insert(pipeline_db, backend, listeners):
@@ -178,3 +182,8 @@ def test_two_daemons_then_one_stopped(pipeline_db, backend, listeners):
     wait_converged(pipeline_db, backend, timeout=CONVERGE, ptr=True, v6=True)
     all_done(pipeline_db)
     assert pending(pipeline_db) == 0 and second.http("/readyz") == 200
+    # Started again, its start-up reconcile leaves exactly one status row per reservation (none that outlived its host).
+    assert second.stop() == 0
+    second.start()
+    wait_for(lambda: pipeline_db.kea_sql("SELECT count(*) FROM kea_dns.dns_status")[0][0] == pipeline_db.kea_sql("SELECT count(*) FROM hosts")[0][0],
+             30, "one status row per reservation")
