@@ -26,10 +26,10 @@ def open_to_all(path) -> None:
     pytest makes them 0700 (tmp_path, pytest-<n>, pytest-of-<user>, and with pytest-xdist popen-gw<n> as well)."""
     top = os.path.realpath(tempfile.gettempdir())
     directory = os.path.realpath(path)
+    if not directory.startswith(top + os.sep):  # a --basetemp elsewhere: only the directory itself
+        top = os.path.dirname(directory)
     while directory != top and os.path.dirname(directory) != directory:
         os.chmod(directory, os.stat(directory).st_mode | 0o755)
-        if os.path.dirname(directory) == top:
-            break
         directory = os.path.dirname(directory)
 
 
