@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import urllib.error
 import urllib.request
 
 from .procs import ServerProcess, free_port, port_open, wait_for
@@ -24,8 +25,18 @@ class Prometheus(ServerProcess):
     def start(self) -> Prometheus:
         self.spawn(["prometheus", f"--config.file={self.config}", f"--storage.tsdb.path={os.path.join(self.base, 'data')}",
                     f"--web.listen-address=127.0.0.1:{self.port}"], "prometheus.log")
-        wait_for(lambda: port_open(self.port), 30, "prometheus")
+        wait_for(self.ready, 30, "prometheus")
         return self
+
+    def ready(self) -> bool:
+        """Prometheus opens its port before its storage is up and answers 503 until /-/ready says 200."""
+        if not port_open(self.port):
+            return False
+        try:
+            with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as answer:  # noqa: S310 - a local test server
+                return answer.status == 200
+        except (urllib.error.URLError, ConnectionError):  # HTTPError (503) is a URLError
+            return False
 
     def api(self, path: str) -> dict:
         with urllib.request.urlopen(f"{self.url}/api/v1/{path}", timeout=5) as answer:  # noqa: S310 - a local test server
