@@ -58,11 +58,21 @@ class PartiallyAppliedError(KeaDnsError):
         """``failed``: the changes of the write that failed (named in the message, as its cause may not name them)."""
         self.cause = cause
         self.applied = list(applied)
+        self.failed = list(failed)
         done = "nothing was applied"
         if applied:
             done = f"{len(applied)} change(s) were applied before the failure (result key 'applied'): {_shown(applied, self.SHOWN)}"
         writing = f" (writing {_shown(failed, 3)})" if failed else ""
         super().__init__(f"{cause}{writing}; {done}")
+
+
+def partial_failure(exc: KeaDnsError, applied: list[str], writing: t.Sequence[str]) -> PartiallyAppliedError:
+    """``exc`` raised by a write of the changes ``writing`` after the changes ``applied``: the error that names them
+    all. A PartiallyAppliedError of the write itself keeps its own lists after ``applied``; a refusal names
+    ``writing``, a state of the backend (down, credentials, zone) does not."""
+    if isinstance(exc, PartiallyAppliedError):
+        return PartiallyAppliedError(exc.cause, applied + exc.applied, exc.failed)
+    return PartiallyAppliedError(exc, applied, () if backend_state(exc) else writing)
 
 
 def _shown(labels: t.Sequence[str], most: int) -> str:

@@ -1,8 +1,10 @@
 """The bundled rulebook ddi.kea_dns.kea_dns run by the real ansible-rulebook, with the collection installed from its
-built tarball (ansible-galaxy collection install), against real PostgreSQL (Kea schema + outbox) and a real PowerDNS.
+built tarball (ansible-galaxy collection install), against real PostgreSQL (Kea schema + outbox) and a DNS server.
 
 Each change of a reservation goes: trigger -> outbox -> source ddi.kea_dns.kea_events -> rule -> playbook
-ddi.kea_dns.dns_event -> dns_record -> PowerDNS; the test asks PowerDNS over DNS until it answers.
+ddi.kea_dns.dns_event -> dns_sync -> the backend; the test asks the server until it answers. The tests of what the
+backend does (insert/update/delete, DHCPv6, DNS down then back, the rulebook killed while a batch is half written)
+run on every backend the daemon supports; the others on PowerDNS.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import pytest
 
 from tests.harness.ansible import REPO_ROOT, ansible_env, tool
 from tests.harness.listener import LISTENER_PASSWORD
+from tests.harness.pipeline import LISTENER_BACKENDS, clear_owned, listener_target
 from tests.harness.procs import wait_for
 from tests.harness.rulebook import RulebookProcess
 
@@ -42,18 +45,24 @@ def installed(tmp_path_factory):
 
 
 @pytest.fixture
-def rulebook(installed, pipeline_db, powerdns_server, tmp_path):
-    powerdns_server.reset()
+def target(request):
+    """The DNS server the rulebook writes to: PowerDNS, or each backend where a test is parametrized over them."""
+    return listener_target(request, getattr(request, "param", "powerdns"))
+
+
+@pytest.fixture
+def rulebook(installed, pipeline_db, target, tmp_path):
+    clear_owned(pipeline_db, target)  # the servers are shared with earlier tests
     started = []
 
     def start(**variables) -> RulebookProcess:
         env = {"ANSIBLE_COLLECTIONS_PATH": str(installed), "KEA_DB_HOST": "127.0.0.1", "KEA_DB_PORT": str(pipeline_db.port),
                "KEA_DB_NAME": pipeline_db.kea_db, "KEA_DB_USER": "kea_dns_listener", "KEA_DB_PASSWORD": LISTENER_PASSWORD,
-               **powerdns_server.env()}
+               **target.env}
         work = tmp_path / f"run{len(started)}"
         work.mkdir()
         running = RulebookProcess(str(work), "ddi.kea_dns.kea_dns",
-                                  {"kea_dns_provider": "powerdns", "kea_dns_zone": ZONE, "kea_dns_ptr": True, **variables}, env)
+                                  {"kea_dns_provider": target.options["provider"], "kea_dns_zone": ZONE, "kea_dns_ptr": True, **variables}, env)
         started.append(running)
         return running
 
@@ -71,10 +80,11 @@ def answers(dns, name: str, values: list[str], rtype: str = "A", timeout: float 
         raise
 
 
-def test_insert_update_delete_reach_dns_and_the_cabinet_inventory_file(rulebook, pipeline_db, powerdns_server, tmp_path):
+@pytest.mark.parametrize("target", LISTENER_BACKENDS, indirect=True)
+def test_insert_update_delete_reach_dns_and_the_cabinet_inventory_file(rulebook, pipeline_db, target, tmp_path):
     inventory_dir = tmp_path / "discovery"
     running = rulebook(kea_dns_inventory_dir=str(inventory_dir))
-    dns = powerdns_server
+    dns = target.server
 
     pipeline_db.kea_sql(INSERT, ("0a0b0c000001", "10.99.0.50", "us3-cab10-ru20-idrac"))
     answers(dns, "us3-cab10-ru20-idrac.site.test", ["10.99.0.50"], rulebook=running)
@@ -96,14 +106,15 @@ def test_insert_update_delete_reach_dns_and_the_cabinet_inventory_file(rulebook,
     answers(dns, "us3-cab11-ru02-ilo.site.test", [], rulebook=running)
     answers(dns, "51.0.99.10.in-addr.arpa", [], "PTR", rulebook=running)
     wait_for(lambda: not (inventory_dir / "us3-cab11-discovery.yml").exists(), 60, "the last inventory file removed")
-    assert LISTENER_PASSWORD not in running.output() and dns.env()["PDNS_API_KEY"] not in running.output()
+    assert not [secret for secret in [LISTENER_PASSWORD, *target.secrets()] if secret in running.output()]
 
 
-def test_a_dhcpv6_reservation_gets_its_aaaa_and_ip6_arpa_ptr(rulebook, pipeline_db, powerdns_server):
+@pytest.mark.parametrize("target", LISTENER_BACKENDS, indirect=True)
+def test_a_dhcpv6_reservation_gets_its_aaaa_and_ip6_arpa_ptr(rulebook, pipeline_db, target):
     """The DHCPv6 change feed through the source and the rulebook's dns_sync task: Kea's order (host row, then its
     addresses, one transaction), an address changed, the reservation deleted by the cascade."""
     running = rulebook()
-    dns, name = powerdns_server, "us3-cab10-ru30-idrac.site.test"
+    dns, name = target.server, "us3-cab10-ru30-idrac.site.test"
     ptr = "0.3.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa"
     pipeline_db.kea_sql("INSERT INTO hosts (dhcp_identifier, dhcp_identifier_type, dhcp6_subnet_id, hostname) "
                         "VALUES (decode('00030001aabbccdd0030', 'hex'), 1, 10, 'us3-cab10-ru30-idrac'); "
@@ -183,12 +194,19 @@ def dns_statuses(pg) -> dict[str, int]:
     return dict(pg.kea_sql("SELECT status, count(*) FROM kea_dns.dns_status GROUP BY status"))
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
-@pytest.mark.parametrize("moment", ["events queued", "playbook running", "batch half applied"])
-def test_rulebook_stopped_at_any_moment_loses_nothing(rulebook, pipeline_db, powerdns_server, signum, moment):
+# Every moment with both signals on PowerDNS; the moment that leaves a backend with half a batch (SIGKILL: nothing
+# runs to completion) on every other backend too.
+STOPS = [pytest.param(moment, signum, "powerdns", id=f"{moment}-{signum.name}-powerdns")
+         for moment in ("events queued", "playbook running", "batch half applied") for signum in (signal.SIGTERM, signal.SIGKILL)]
+STOPS += [pytest.param("batch half applied", signal.SIGKILL, name, id=f"batch half applied-SIGKILL-{name}")
+          for name in LISTENER_BACKENDS if name != "powerdns"]
+
+
+@pytest.mark.parametrize(("moment", "signum", "target"), STOPS, indirect=["target"])
+def test_rulebook_stopped_at_any_moment_loses_nothing(rulebook, pipeline_db, target, signum, moment):
     """Stopped while it works, then started again: every change reaches DNS, every outbox row ends done."""
     running = rulebook(kea_dns_inventory_dir="")
-    dns = powerdns_server
+    dns = target.server
     rows = bmc_rows(10, 7, "cab13")
     if moment == "events queued":  # stopped just after the commits, before any playbook could apply them
         commit_rows(pipeline_db, rows)
@@ -207,8 +225,8 @@ def test_rulebook_stopped_at_any_moment_loses_nothing(rulebook, pipeline_db, pow
     all_answered(dns, rows, timeout=120, rulebook=restarted)
     wait_for(lambda: outbox_statuses(pipeline_db) == {"done": len(rows)}, 60, "every outbox row done")
     assert dns_statuses(pipeline_db) == {"synced": len(rows)}  # no status left pending by the stop
-    records = dns.transfer(ZONE)
-    bmcs = {name: values for (name, rtype), values in records.items() if rtype == "A" and name.split(".")[0].endswith("-bmc")}
+    cabinet = rows[0][2].split("-")[1]
+    bmcs = {name: values for name, values in target.state().items() if f"-{cabinet}-" in name}
     assert bmcs == {f"{hostname}.{ZONE}": [ip] for _i, ip, hostname in rows}  # every one, the current value, nothing twice
 
 
@@ -260,16 +278,17 @@ def test_a_hand_made_record_is_left_alone_and_reported_and_a_non_bmc_name_gets_n
     assert dns.query(f"web01.{ZONE}") == [] and dns.query("2.12.99.10.in-addr.arpa", "PTR") == []
 
 
-def test_dns_down_for_a_while_then_back_loses_nothing(rulebook, pipeline_db, powerdns_server):
+@pytest.mark.parametrize("target", LISTENER_BACKENDS, indirect=True)
+def test_dns_down_for_a_while_then_back_loses_nothing(rulebook, pipeline_db, target):
     running = rulebook(kea_dns_inventory_dir="")
     rows = bmc_rows(5, 13, "cab18")
-    powerdns_server.stop_server()
+    target.server.stop_server()
     try:
         commit_rows(pipeline_db, rows)
         wait_for(lambda: pipeline_db.kea_sql("SELECT max(attempts) FROM kea_dns.outbox")[0][0] >= 2, 90,
                  "the playbook failing and the rows delivered again")
     finally:
-        powerdns_server.start_server()
-    all_answered(powerdns_server, rows, timeout=90, rulebook=running)
+        target.server.start_server()
+    all_answered(target.server, rows, timeout=90, rulebook=running)
     wait_for(lambda: outbox_statuses(pipeline_db) == {"done": 5}, 60, "every row acknowledged")
     assert dns_statuses(pipeline_db) == {"synced": 5}  # the failed attempts did not leave a reservation failed

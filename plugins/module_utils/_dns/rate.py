@@ -18,7 +18,7 @@ import time
 import typing as t
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import Change, DnsBackend, RRset, RRsetKey
-from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import KeaDnsError, PartiallyAppliedError
+from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import KeaDnsError, partial_failure
 
 # The window is this much longer than a second. A token is taken when a request leaves; the server counts it when it
 # arrives, and the time on the way varies (a busy host, a slow connect): two requests a window apart may arrive less
@@ -116,10 +116,8 @@ class RateLimitedBackend(DnsBackend):
             self.limit.take(_requests(change))
             try:
                 self._timed("apply", self.backend.apply, zone, [change])
-            except PartiallyAppliedError as exc:
-                raise PartiallyAppliedError(exc.cause, applied + exc.applied) from None
             except KeaDnsError as exc:
-                raise PartiallyAppliedError(exc, applied) from None
+                raise partial_failure(exc, applied, [change.label()]) from None
             applied.append(change.label())
 
     def probe(self, zone: str) -> None:

@@ -29,7 +29,7 @@ import typing as t
 from dataclasses import dataclass, field
 
 from ansible_collections.ddi.kea_dns.plugins.module_utils._dns.base import Change, DnsBackend, RRset, RRsetKey, run_batch
-from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import KeaDnsError, PartiallyAppliedError, backend_state
+from ansible_collections.ddi.kea_dns.plugins.module_utils._errors import KeaDnsError, PartiallyAppliedError, backend_state, partial_failure
 
 # Sorting RRsetKeys by their generated __lt__ cost 0.4 s per 100,000 keys; by a tuple of their fields, a tenth of it.
 KEY_ORDER = operator.attrgetter("name", "type")
@@ -113,10 +113,8 @@ def apply_changes(backend: DnsBackend, changes: t.Sequence[Change], chunk_size: 
             chunk = zone_changes[start:start + size]
             try:
                 backend.apply(zone, chunk)
-            except PartiallyAppliedError as exc:
-                raise PartiallyAppliedError(exc.cause, applied + exc.applied) from None
             except KeaDnsError as exc:
-                raise PartiallyAppliedError(exc, applied, () if backend_state(exc) else [change.label() for change in chunk]) from None
+                raise partial_failure(exc, applied, [change.label() for change in chunk]) from None
             applied.extend(change.label() for change in chunk)
 
 

@@ -83,6 +83,7 @@ def test_a_backend_without_a_batch_takes_a_token_per_request():
     try:
         backend.apply("z", [Change(None, RRset("z", RRsetKey("e", "A"), ("192.0.2.4",))), Change(None, RRset("z", RRsetKey("fail", "A"), ("192.0.2.5",)))])
     except PartiallyAppliedError as exc:
-        assert exc.applied == ["create e A"]
+        assert exc.applied == ["create e A"] and exc.failed == ["create fail A"]
+        assert "refused (writing create fail A); 1 change(s) were applied" in str(exc)
     else:
         raise AssertionError("no error")
