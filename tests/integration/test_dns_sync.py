@@ -88,3 +88,28 @@ def test_bad_input_fails_naming_the_field_and_acknowledges_nothing(pipeline_db, 
     run = run_tasks([task], env={"KEA_DB_PASSWORD": LISTENER_PASSWORD, **powerdns_server.env()})
     assert run.results[0].get("failed") and message in run.results[0]["msg"], run.results[0]
     assert pending_ids(pipeline_db) == ids
+
+
+def test_a_server_down_fails_the_task_and_sets_when_the_rows_come_again(pipeline_db, target):
+    """Down is a state of the backend wherever it shows (Knot, Technitium and SOLIDserver reach the server as the
+    backend is made, the others at the first read): the rows stay pending with the attempt counted and a time to be
+    delivered again, so the EDA source brings them back within seconds, not after its acknowledgment timeout."""
+    pg = pipeline_db
+    env = {"KEA_DB_PASSWORD": LISTENER_PASSWORD, **target.env}
+    kea_write(pg, [(INSERT, ("0a0b20000021", "10.99.42.1", "us3-cab42-ru01-idrac"))])
+    ids = pending_ids(pg)
+    target.server.stop_server()
+    try:
+        run = run_tasks([sync_task(pg, target, ids)], env=env)
+        assert run.results[0].get("failed"), run.output[-3000:]
+        rows = pg.kea_sql("SELECT status, attempts, last_error, delivered_until > clock_timestamp() FROM kea_dns.outbox WHERE id = ANY(%s)",
+                          (ids,))
+        assert rows == [("pending", 1, run.results[0]["msg"], True)], (rows, run.results[0]["msg"])
+    finally:
+        target.server.start_server()
+    run = run_tasks([sync_task(pg, target, ids)], env=env)
+    assert run.results[0].get("acknowledged") == ids, run.output[-3000:]
+    assert state(target, "cab42") == {f"us3-cab42-ru01-idrac.{ZONE}": ["10.99.42.1"], f"1.42.{REVERSE}": [f"us3-cab42-ru01-idrac.{ZONE}"]}
+    kea_write(pg, [(REMOVE, ("us3-cab42-ru01-idrac",))])
+    run = run_tasks([sync_task(pg, target, pending_ids(pg))], env=env)
+    assert state(target, "cab42") == {}, run.output[-3000:]

@@ -65,10 +65,16 @@ def sync_rows(module: t.Any) -> dict:
     if not ids:
         return {"changed": False, "summary": {}, "changes": [], "conflicts": [], "acknowledged": [], "skipped": {}, "not_pending": []}
     database = db_settings(params, on_secret=module.no_log_values.add)
-    backend = dns_backend(params, on_secret=module.no_log_values.add, owned=True)
-    sync = DnsSync(backend, source, take_over=params["take_over"])
     conn = connect(database)
+    backend = None
     try:
+        try:  # Knot, Technitium and SOLIDserver reach the server here: down is a state of the backend too
+            backend = dns_backend(params, on_secret=module.no_log_values.add, owned=True)
+        except KeaDnsError as exc:
+            if retry.retried(exc):
+                raise _Failing(exc, ids) from None
+            raise
+        sync = DnsSync(backend, source, take_over=params["take_over"])
         with conn.cursor() as cursor:
             outcome = _apply(module, cursor, sync, source, ids, schema)
             if module.check_mode:
@@ -86,7 +92,8 @@ def sync_rows(module: t.Any) -> dict:
     except psycopg2.Error as exc:
         raise translate(exc, database) from None
     except _Failing as failing:
-        # The backend is failing: nothing was applied for sure; count the attempt and say when the rows come again.
+        # The backend is failing: nothing was applied for sure; count the attempt and say when the rows (those of the
+        # ids still pending) come again.
         with contextlib.suppress(psycopg2.Error):
             conn.rollback()
             if not module.check_mode:
@@ -95,7 +102,8 @@ def sync_rows(module: t.Any) -> dict:
                 conn.commit()
         raise failing.cause from None
     finally:
-        backend.close()
+        if backend is not None:
+            backend.close()
         with contextlib.suppress(psycopg2.Error):
             conn.close()
     return _result(module, outcome)
