@@ -81,9 +81,9 @@ def daemon(pg, dns: Target, **options) -> ListenerProcess:
 
 
 def clear_owned(pg, dns: Target) -> None:
-    """Remove every record the daemon owns in the zone (earlier tests share the servers): one applied run of it while
-    ``pg`` holds no reservation yet."""
-    run = daemon(pg, dns, inventory=False).run_once()
+    """Remove every record the daemon owns in the zone and in the IPv4 reverse zone (the servers are shared between
+    tests): one applied run of it while ``pg`` holds no reservation."""
+    run = daemon(pg, dns, inventory=False, ptr=True, ptr_zone=REVERSE).run_once()
     assert run.returncode == 0, run.stderr[-2000:]
 
 

@@ -3,8 +3,8 @@ built tarball (ansible-galaxy collection install), against real PostgreSQL (Kea 
 
 Each change of a reservation goes: trigger -> outbox -> source ddi.kea_dns.kea_events -> rule -> playbook
 ddi.kea_dns.dns_event -> dns_sync -> the backend; the test asks the server until it answers. The tests of what the
-backend does (insert/update/delete, DHCPv6, DNS down then back, the rulebook killed while a batch is half written)
-run on every backend the daemon supports; the others on PowerDNS.
+backend does (insert/update/delete, DHCPv6, another owner's record, DNS down then back, the rulebook killed while a
+batch is half written) run on every backend the daemon supports; the others on PowerDNS.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import time
 import psycopg2
 import pytest
 
-from tests.harness.ansible import REPO_ROOT, ansible_env, tool
+from tests.harness.ansible import REPO_ROOT, ansible_env, run_tasks, tool
 from tests.harness.listener import LISTENER_PASSWORD
 from tests.harness.pipeline import LISTENER_BACKENDS, clear_owned, listener_target
 from tests.harness.procs import wait_for
@@ -69,6 +69,8 @@ def rulebook(installed, pipeline_db, target, tmp_path):
     yield start
     for running in started:
         running.stop()
+    pipeline_db.kea_sql("DELETE FROM hosts")  # and the servers left as the test found them
+    clear_owned(pipeline_db, target)
 
 
 def answers(dns, name: str, values: list[str], rtype: str = "A", timeout: float = 60, rulebook: RulebookProcess | None = None) -> None:
@@ -276,6 +278,31 @@ def test_a_hand_made_record_is_left_alone_and_reported_and_a_non_bmc_name_gets_n
     assert (rrset["ttl"], rrset["comments"]) == (3600, [])  # not marked as owned by the collection
     assert f"{taken}.{ZONE} A holds 192.0.2.99, not 10.99.12.1, and ddi.kea_dns does not manage it: left alone" in running.output()
     assert dns.query(f"web01.{ZONE}") == [] and dns.query("2.12.99.10.in-addr.arpa", "PTR") == []
+
+
+@pytest.mark.parametrize("target", LISTENER_BACKENDS, indirect=True)
+def test_another_owners_record_is_left_alone_and_reported_even_after_the_reservation_goes(rulebook, pipeline_db, target):
+    """A record of another owner id (another team's, written with dns_record owner_id: PowerDNS comments, Technitium
+    and SOLIDserver metadata, TXT markers on Knot and RFC 2136) holds a reservation's name: the rulebook neither
+    changes it nor takes it over, and says so."""
+    dns, taken = target.server, "us3-cab19-ru01-idrac"
+    theirs = {**target.options, "zone": ZONE, "name": taken, "type": "A", "ttl": 3600, "owner_id": "ops/manual"}
+    run = run_tasks([{"ddi.kea_dns.dns_record": {**theirs, "value": "192.0.2.98"}}], env=target.env)
+    assert run.results[0].get("changed"), run.output[-3000:]
+    try:
+        running = rulebook(kea_dns_inventory_dir="")
+        commit_rows(pipeline_db, [("0a0b12000001", "10.99.14.1", taken), ("0a0b12000002", "10.99.14.2", "us3-cab19-ru02-idrac")])
+        answers(dns, f"us3-cab19-ru02-idrac.{ZONE}", ["10.99.14.2"], rulebook=running)
+        wait_for(lambda: outbox_statuses(pipeline_db) == {"done": 2}, 60, "every row acknowledged")
+        assert dns.query(f"{taken}.{ZONE}") == ["192.0.2.98"]
+        assert (f"{taken}.{ZONE} A holds 192.0.2.98, not 10.99.14.1, and belongs to owner ops/manual (this sync is kea/default): "
+                "left alone") in running.output()
+        pipeline_db.kea_sql("DELETE FROM hosts")  # their record stays when the reservation goes
+        answers(dns, f"us3-cab19-ru02-idrac.{ZONE}", [], rulebook=running)
+        wait_for(lambda: outbox_statuses(pipeline_db) == {"done": 4}, 60, "the deletions acknowledged")
+        assert dns.query(f"{taken}.{ZONE}") == ["192.0.2.98"]
+    finally:  # the session's servers are shared with other tests
+        run_tasks([{"ddi.kea_dns.dns_record": {**theirs, "state": "absent"}}], env=target.env)
 
 
 @pytest.mark.parametrize("target", LISTENER_BACKENDS, indirect=True)
