@@ -68,7 +68,7 @@ def sync_rows(module: t.Any) -> dict:
     conn = connect(database)
     backend = None
     try:
-        try:  # Knot, Technitium and SOLIDserver reach the server here: down is a state of the backend too
+        try:  # Knot and SOLIDserver reach the server here: down is a state of the backend too
             backend = dns_backend(params, on_secret=module.no_log_values.add, owned=True)
         except KeaDnsError as exc:
             if retry.retried(exc):
